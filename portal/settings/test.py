@@ -1,0 +1,12 @@
+"""Test settings: the real PostgreSQL (DATABASE_URL or embedded), fast hashing, no outside network."""
+
+from portal.embedded import database_config, embedded_database_url
+from portal.settings.base import *  # noqa: F403
+from portal.settings.base import DATABASE_URL, STORAGES
+
+DEBUG = False
+if not DATABASE_URL:
+    DATABASES = {"default": database_config(embedded_database_url())}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

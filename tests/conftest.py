@@ -1,0 +1,48 @@
+"""Shared fixtures. The database is a real PostgreSQL: DATABASE_URL, or the embedded server (portal.embedded)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.accounts.choices import GlobalRole, UnitRole
+from tests.factories import make_admin, make_unit, make_user
+
+
+@pytest.fixture
+def unit_a(db):
+    return make_unit("Claims")
+
+
+@pytest.fixture
+def unit_b(db):
+    return make_unit("Retail banking")
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_admin(username="admin")
+
+
+@pytest.fixture
+def executive(db):
+    return make_user(role=GlobalRole.EXECUTIVE, username="exec")
+
+
+@pytest.fixture
+def lead_a(unit_a):
+    return make_user(unit=unit_a, unit_role=UnitRole.LEAD, username="lead_a")
+
+
+@pytest.fixture
+def lead_b(unit_b):
+    return make_user(unit=unit_b, unit_role=UnitRole.LEAD, username="lead_b")
+
+
+@pytest.fixture
+def contributor_a(unit_a):
+    return make_user(unit=unit_a, unit_role=UnitRole.CONTRIBUTOR, username="contrib_a")
+
+
+@pytest.fixture
+def viewer_a(unit_a):
+    return make_user(unit=unit_a, unit_role=UnitRole.VIEWER, username="viewer_a")
