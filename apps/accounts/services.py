@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.accounts.choices import UnitRole
-from apps.accounts.models import BusinessUnit, Membership, User
+from apps.accounts.models import ApiToken, BusinessUnit, Membership, User, hash_token
 
 
 @transaction.atomic
@@ -37,3 +42,32 @@ def membership_set(*, user: User, business_unit: BusinessUnit, role: UnitRole | 
         user=user, business_unit=business_unit, defaults={"role": role}
     )
     return membership
+
+
+@transaction.atomic
+def api_token_create(*, user: User, name: str, ttl_days: int | None = None) -> tuple[ApiToken, str]:
+    """Create an API token for `user`; returns the token row and the key, which is shown once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Name the token after what will use it, e.g. 'BI export'."})
+    if ttl_days is None:
+        ttl_days = settings.API_TOKEN_DEFAULT_TTL_DAYS
+    if not 1 <= ttl_days <= 366:
+        raise ValidationError({"ttl_days": "A token lives between 1 and 366 days."})
+    key = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], prefix=key[:8], digest=hash_token(key),
+        expires_at=timezone.now() + timedelta(days=ttl_days),
+    )
+    return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
+    """Revoke a token at once; only its owner or a superuser may."""
+    if token.user_id != actor.pk and not actor.is_superuser:
+        raise PermissionDenied("You may only revoke your own tokens.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -71,7 +71,7 @@ def kpi_create(*, actor: User, initiative: Initiative, **fields: Any) -> KPI:
     """Define a KPI for an initiative: baseline and target with dates, direction and value per unit."""
     unknown = set(fields) - KPI_FIELDS
     if unknown:
-        raise ValidationError({field: "Unknown KPI field." for field in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "Unknown KPI field."))
     _check_initiative_writable(actor, initiative)
     kpi = KPI(initiative=initiative, **fields)
     _validate_kpi(kpi)
@@ -84,7 +84,7 @@ def kpi_update(*, actor: User, kpi: KPI, **fields: Any) -> KPI:
     """Change a KPI's definition."""
     unknown = set(fields) - KPI_FIELDS
     if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
     _check_initiative_writable(actor, kpi.initiative)
     changed = [name for name, value in fields.items() if getattr(kpi, name) != value]
     for name in changed:

@@ -58,7 +58,7 @@ def initiative_create(
     """Register a new initiative in the idea stage; records the opening StageTransition."""
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
-        raise ValidationError({field: "This field cannot be set here." for field in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be set here."))
     _check_unit_writable(actor, business_unit)
     at = created_at or timezone.now()
     key = (key or "").strip().upper()
@@ -92,7 +92,7 @@ def initiative_update(
         raise ValidationError({"stage": "Change the stage by recording a stage move, not by editing."})
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in sorted(unknown)})
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed."))
     if not can(actor, initiative, "change"):
         raise PermissionDenied("You may not edit this initiative.")
     new_unit = fields.get("business_unit")
