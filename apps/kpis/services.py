@@ -44,7 +44,8 @@ class BulkValidationError(ValidationError):
     def __init__(self, row_errors: list[RowError]):
         self.row_errors = row_errors
         first = row_errors[0]
-        summary = f"{len(row_errors)} row(s) invalid, nothing was saved. Row {first.row}, {first.field}: {first.message}"
+        summary = (f"{len(row_errors)} row(s) invalid, nothing was saved. "
+                   f"Row {first.row}, {first.field}: {first.message}")
         super().__init__(summary)
 
 
@@ -54,7 +55,8 @@ def _check_initiative_writable(actor: User, initiative: Initiative) -> None:
 
 
 def _validate_kpi(kpi: KPI) -> None:
-    kpi.full_clean(exclude=["initiative"])
+    # Our own checks name the field; the database constraints stay as the backstop.
+    kpi.full_clean(exclude=["initiative"], validate_constraints=False)
     if kpi.target_date <= kpi.baseline_date:
         raise ValidationError({"target_date": "The target date must be after the baseline date."})
     if kpi.direction == Direction.UP and kpi.target_value <= kpi.baseline_value:
