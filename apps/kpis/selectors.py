@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from apps.core.access import restrict
+from apps.core.access import get_restricted_or_404, restrict
 from apps.kpis.calculations import KPIStatus, kpi_status
 from apps.kpis.models import KPI, Measurement
 
@@ -36,3 +36,10 @@ def measurement_list(*, user, kpi_ids: list[int] | None = None) -> QuerySet[Meas
     if kpi_ids is not None:
         queryset = queryset.filter(kpi_id__in=kpi_ids)
     return restrict(queryset, user, "view").order_by("kpi_id", "date")
+
+
+def kpi_get(*, user, pk: int, action: str = "view") -> KPI:
+    """One KPI by id within the user's scope, with its initiative and unit, or 404."""
+    return get_restricted_or_404(
+        KPI.objects.select_related("initiative__business_unit", "initiative__owner"), user, action, pk=pk
+    )
