@@ -46,3 +46,17 @@ def contributor_a(unit_a):
 @pytest.fixture
 def viewer_a(unit_a):
     return make_user(unit=unit_a, unit_role=UnitRole.VIEWER, username="viewer_a")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_flushing_the_audit_trail():
+    """Transactional tests flush tables with TRUNCATE between tests; the audit trail refuses that unless told."""
+    from django.db.backends.signals import connection_created
+
+    def allow(sender, connection, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('pilotlight.audit_maintenance', 'on', false)")
+
+    connection_created.connect(allow, weak=False, dispatch_uid="tests_audit_maintenance")
+    yield
+    connection_created.disconnect(dispatch_uid="tests_audit_maintenance")

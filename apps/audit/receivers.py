@@ -1,0 +1,26 @@
+"""Record sign-in, sign-out and failed sign-in: Django announces these only through its auth signals."""
+
+from __future__ import annotations
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from apps.audit.choices import SecurityAction
+from apps.audit.services import audit_security_event
+
+
+@receiver(user_logged_in, dispatch_uid="audit_login")
+def _logged_in(sender, request, user, **kwargs) -> None:
+    audit_security_event(action=SecurityAction.LOGIN, actor=user, request=request)
+
+
+@receiver(user_logged_out, dispatch_uid="audit_logout")
+def _logged_out(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        audit_security_event(action=SecurityAction.LOGOUT, actor=user, request=request)
+
+
+@receiver(user_login_failed, dispatch_uid="audit_login_failed")
+def _login_failed(sender, credentials, request=None, **kwargs) -> None:
+    username = str((credentials or {}).get("username", ""))[:150]
+    audit_security_event(action=SecurityAction.LOGIN_FAILED, request=request, detail={"username": username})

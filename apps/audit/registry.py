@@ -1,0 +1,30 @@
+"""Governed tables: every insert, update and delete on these lands in the audit trail.
+
+Each entry: table -> SQL that maps the row (jsonb $1) to (initiative_id, business_unit_id). A later app adds
+its tables with a migration that runs apps.audit.sql.capture_trigger_sql for each.
+"""
+
+INITIATIVE_SCOPE = "SELECT ($1->>'id')::bigint, ($1->>'business_unit_id')::bigint"
+VIA_INITIATIVE = (
+    "SELECT i.id, i.business_unit_id FROM portfolio_initiative i WHERE i.id = ($1->>'initiative_id')::bigint"
+)
+VIA_KPI = (
+    "SELECT i.id, i.business_unit_id FROM kpis_kpi k JOIN portfolio_initiative i ON i.id = k.initiative_id "
+    "WHERE k.id = ($1->>'kpi_id')::bigint"
+)
+UNIT_SCOPE = "SELECT NULL::bigint, ($1->>'id')::bigint"
+VIA_UNIT = "SELECT NULL::bigint, ($1->>'business_unit_id')::bigint"
+NO_SCOPE = ""
+
+GOVERNED_TABLES: dict[str, str] = {
+    "accounts_businessunit": UNIT_SCOPE,
+    "accounts_membership": VIA_UNIT,
+    "accounts_user_groups": NO_SCOPE,
+    "accounts_user_user_permissions": NO_SCOPE,
+    "portfolio_strategicobjective": VIA_UNIT,
+    "portfolio_initiative": INITIATIVE_SCOPE,
+    "portfolio_initiative_objectives": VIA_INITIATIVE,
+    "portfolio_stagetransition": VIA_INITIATIVE,
+    "kpis_kpi": VIA_INITIATIVE,
+    "kpis_measurement": VIA_KPI,
+}
