@@ -22,6 +22,8 @@ class AccessScope:
     lead_units: frozenset[int]
     contributor_units: frozenset[int]
     global_roles: frozenset[str]
+    granted_view: frozenset[int] = frozenset()  # initiative ids readable through a per-object grant
+    granted_change: frozenset[int] = frozenset()  # initiative ids writable through a per-object grant
 
     @property
     def writable_units(self) -> frozenset[int]:
@@ -61,6 +63,7 @@ def user_access_scope(*, user) -> AccessScope:
             units = list(BusinessUnit.objects.filter(condition).values_list("id", "path"))
             for role, member_path in memberships:
                 by_role[role].update(unit_id for unit_id, path in units if path.startswith(member_path))
+        granted_view, granted_change = _initiative_grants(user)
         lead = frozenset(by_role[UnitRole.LEAD])
         contributor = frozenset(by_role[UnitRole.CONTRIBUTOR]) - lead
         read = lead | contributor | frozenset(by_role[UnitRole.VIEWER])
@@ -71,9 +74,28 @@ def user_access_scope(*, user) -> AccessScope:
             lead_units=lead,
             contributor_units=contributor,
             global_roles=roles,
+            granted_view=granted_view | granted_change,
+            granted_change=granted_change,
         )
     setattr(user, _SCOPE_CACHE_ATTR, scope)
     return scope
+
+
+def _initiative_grants(user) -> tuple[frozenset[int], frozenset[int]]:
+    """Initiative ids the user holds view / change grants on, directly or through a group (one query)."""
+    from apps.portfolio.models import InitiativeGroupObjectPermission, InitiativeUserObjectPermission
+
+    direct = InitiativeUserObjectPermission.objects.filter(user=user).values_list(
+        "content_object_id", "permission__codename"
+    )
+    via_group = InitiativeGroupObjectPermission.objects.filter(group__user=user).values_list(
+        "content_object_id", "permission__codename"
+    )
+    view: set[int] = set()
+    change: set[int] = set()
+    for initiative_id, codename in direct.union(via_group, all=True):
+        (change if codename == "change_initiative" else view).add(initiative_id)
+    return frozenset(view), frozenset(change)
 
 
 def business_unit_list(*, user) -> QuerySet[BusinessUnit]:

@@ -32,6 +32,7 @@ class AuditEvent(models.Model):
 
     scope_unit_field = "business_unit"
     scope_owner_fields: tuple[str, ...] = ()
+    scope_initiative_field = "initiative_id"
 
     class Meta:
         ordering = ["-seq"]

@@ -1,7 +1,8 @@
 """Governed tables: every insert, update and delete on these lands in the audit trail.
 
-Each entry: table -> SQL that maps the row (jsonb $1) to (initiative_id, business_unit_id). A later app adds
-its tables with a migration that runs apps.audit.sql.capture_trigger_sql for each.
+Each entry: table -> SQL that maps the row (jsonb $1) to (initiative_id, business_unit_id). Migrations install
+the triggers for the tables they name (a migration never reads this dict at run time, so it stays frozen); a later
+app adds its tables here and in a migration of its own that runs apps.audit.sql.capture_trigger_sql for each.
 """
 
 INITIATIVE_SCOPE = "SELECT ($1->>'id')::bigint, ($1->>'business_unit_id')::bigint"
@@ -14,6 +15,9 @@ VIA_KPI = (
 )
 UNIT_SCOPE = "SELECT NULL::bigint, ($1->>'id')::bigint"
 VIA_UNIT = "SELECT NULL::bigint, ($1->>'business_unit_id')::bigint"
+VIA_GRANT = (
+    "SELECT i.id, i.business_unit_id FROM portfolio_initiative i WHERE i.id = ($1->>'content_object_id')::bigint"
+)
 NO_SCOPE = ""
 
 GOVERNED_TABLES: dict[str, str] = {
@@ -27,4 +31,6 @@ GOVERNED_TABLES: dict[str, str] = {
     "portfolio_stagetransition": VIA_INITIATIVE,
     "kpis_kpi": VIA_INITIATIVE,
     "kpis_measurement": VIA_KPI,
+    "portfolio_initiativeuserobjectpermission": VIA_GRANT,
+    "portfolio_initiativegroupobjectpermission": VIA_GRANT,
 }

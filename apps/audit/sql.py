@@ -34,6 +34,16 @@ BEGIN
     NEW.seq := COALESCE(last_seq, 0) + 1;
     NEW.prev_hash := COALESCE(last_hash, '{GENESIS_HASH}');
     NEW.occurred_at := clock_timestamp();
+    -- Events written by the application (security events) take the request's context like trigger events do.
+    IF NEW.actor_id IS NULL THEN
+        NEW.actor_id := NULLIF(current_setting('pilotlight.actor_id', true), '')::bigint;
+    END IF;
+    IF NEW.request_id = '' THEN
+        NEW.request_id := COALESCE(current_setting('pilotlight.request_id', true), '');
+    END IF;
+    IF NEW.ip = '' THEN
+        NEW.ip := COALESCE(current_setting('pilotlight.ip', true), '');
+    END IF;
     NEW.hash := pilotlight_audit_hash(
         NEW.seq, NEW.prev_hash, NEW.occurred_at, NEW.kind, NEW.action, NEW.table_name, NEW.object_pk,
         NEW.before, NEW.after, NEW.detail, NEW.actor_id, NEW.request_id, NEW.ip, NEW.initiative_id,

@@ -1,8 +1,10 @@
 """The one place where reads and writes are scoped to what a user may see or change.
 
-Every model that holds governed data declares `scope_unit_field` (the path to its business unit id) and
-`scope_owner_fields` (paths to the users who own it). `restrict()` turns a user's AccessScope into one indexed
-filter; selectors call it for every read, services call `check_write` before every write.
+Every model that holds governed data declares `scope_unit_field` (the path to its business unit id),
+`scope_owner_fields` (paths to the users who own it) and, where it belongs to an initiative,
+`scope_initiative_field` (the path to the initiative id, through which per-object guardian grants apply).
+`restrict()` turns a user's AccessScope into one indexed filter; selectors call it for every read, services
+call `can()` before every write.
 """
 
 from __future__ import annotations
@@ -27,13 +29,19 @@ def scope_filter(model: type[Model], user, action: str) -> Q | None:
         raise ValueError(f"Unknown action {action!r}")
     scope = user_access_scope(user=user)
     unit_lookup = f"{_unit_lookup(model)}__in"
+    initiative_field = getattr(model, "scope_initiative_field", None)
     if action in READ_ACTIONS:
         if scope.read_all:
             return None
-        return Q(**{unit_lookup: sorted(scope.read_units)}) if scope.read_units else Q(pk__in=[])
+        condition = Q(**{unit_lookup: sorted(scope.read_units)}) if scope.read_units else Q(pk__in=[])
+        if initiative_field and scope.granted_view:
+            condition |= Q(**{f"{initiative_field}__in": sorted(scope.granted_view)})
+        return condition
     if scope.write_all:
         return None
     condition = Q(pk__in=[])
+    if initiative_field and scope.granted_change:
+        condition |= Q(**{f"{initiative_field}__in": sorted(scope.granted_change)})
     if scope.lead_units:
         condition |= Q(**{unit_lookup: sorted(scope.lead_units)})
     owner_fields = getattr(model, "scope_owner_fields", ())

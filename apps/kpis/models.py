@@ -29,6 +29,7 @@ class KPI(TimeStampedModel):
 
     scope_unit_field = "initiative__business_unit"
     scope_owner_fields = ("initiative__owner", "initiative__technical_lead")
+    scope_initiative_field = "initiative_id"
 
     class Meta:
         ordering = ["initiative_id", "id"]
@@ -57,6 +58,7 @@ class Measurement(models.Model):
 
     scope_unit_field = "kpi__initiative__business_unit"
     scope_owner_fields = ("kpi__initiative__owner", "kpi__initiative__technical_lead")
+    scope_initiative_field = "kpi__initiative_id"
 
     class Meta:
         ordering = ["kpi_id", "date"]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.accounts.models import BusinessUnit
 from apps.core.models import TimeStampedModel
@@ -73,6 +74,7 @@ class Initiative(TimeStampedModel):
 
     scope_unit_field = "business_unit"
     scope_owner_fields = ("owner", "technical_lead")
+    scope_initiative_field = "id"
 
     class Meta:
         ordering = ["key"]
@@ -106,6 +108,7 @@ class StageTransition(models.Model):
 
     scope_unit_field = "initiative__business_unit"
     scope_owner_fields = ("initiative__owner", "initiative__technical_lead")
+    scope_initiative_field = "initiative_id"
 
     class Meta:
         ordering = ["at", "id"]
@@ -113,3 +116,15 @@ class StageTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.initiative_id}: {self.from_stage or '∅'} → {self.to_stage}"
+
+
+class InitiativeUserObjectPermission(UserObjectPermissionBase):
+    """A per-object grant on one initiative to one user (django-guardian, direct foreign key for speed)."""
+
+    content_object = models.ForeignKey(Initiative, on_delete=models.CASCADE)
+
+
+class InitiativeGroupObjectPermission(GroupObjectPermissionBase):
+    """A per-object grant on one initiative to a group (django-guardian, direct foreign key)."""
+
+    content_object = models.ForeignKey(Initiative, on_delete=models.CASCADE)

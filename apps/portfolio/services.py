@@ -9,9 +9,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
 
 from apps.accounts.models import BusinessUnit, User
 from apps.accounts.selectors import user_access_scope
+from apps.audit.choices import SecurityAction
+from apps.audit.services import audit_security_event
 from apps.core.access import can
 from apps.portfolio.choices import Stage
 from apps.portfolio.models import Initiative, StageTransition, StrategicObjective
@@ -96,9 +99,9 @@ def initiative_update(
     if not can(actor, initiative, "change"):
         raise PermissionDenied("You may not edit this initiative.")
     new_unit = fields.get("business_unit")
-    if new_unit is not None and new_unit.pk != initiative.business_unit_id:
-        if not user_access_scope(user=actor).write_all:
-            raise PermissionDenied("Only portfolio admins can move an initiative to another business unit.")
+    moves_unit = new_unit is not None and new_unit.pk != initiative.business_unit_id
+    if moves_unit and not user_access_scope(user=actor).write_all:
+        raise PermissionDenied("Only portfolio admins can move an initiative to another business unit.")
     changed = [name for name, value in fields.items() if getattr(initiative, name) != value]
     for name in changed:
         setattr(initiative, name, fields[name])
@@ -189,3 +192,41 @@ def objective_create(
     objective.full_clean()
     objective.save()
     return objective
+
+
+GRANT_PERMISSIONS = {"view": "view_initiative", "change": "change_initiative"}
+
+
+def _check_can_grant(actor: User, initiative: Initiative) -> None:
+    scope = user_access_scope(user=actor)
+    if not (scope.write_all or initiative.business_unit_id in scope.lead_units):
+        raise PermissionDenied("Only portfolio admins and leads of the initiative's unit manage its grants.")
+
+
+@transaction.atomic
+def initiative_grant(*, actor: User, initiative: Initiative, user: User, access: str) -> None:
+    """Give one user view or change access to one initiative outside their units (e.g. an external reviewer)."""
+    if access not in GRANT_PERMISSIONS:
+        raise ValidationError({"access": f"Choose one of: {', '.join(GRANT_PERMISSIONS)}."})
+    _check_can_grant(actor, initiative)
+    if not user.is_active:
+        raise ValidationError({"user": f"{user} is deactivated."})
+    assign_perm(GRANT_PERMISSIONS[access], user, initiative)
+    audit_security_event(
+        action=SecurityAction.PERMISSION_CHANGED, actor=actor, initiative_id=initiative.pk,
+        business_unit_id=initiative.business_unit_id,
+        detail={"change": "grant", "user_id": user.pk, "access": access, "initiative": initiative.key},
+    )
+
+
+@transaction.atomic
+def initiative_revoke_grant(*, actor: User, initiative: Initiative, user: User) -> None:
+    """Take away every per-object grant `user` holds on `initiative`."""
+    _check_can_grant(actor, initiative)
+    for codename in GRANT_PERMISSIONS.values():
+        remove_perm(codename, user, initiative)
+    audit_security_event(
+        action=SecurityAction.PERMISSION_CHANGED, actor=actor, initiative_id=initiative.pk,
+        business_unit_id=initiative.business_unit_id,
+        detail={"change": "revoke", "user_id": user.pk, "initiative": initiative.key},
+    )

