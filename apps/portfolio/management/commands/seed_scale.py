@@ -465,9 +465,9 @@ class Command(BaseCommand):
         return specs
 
     def _measurements(self, specs: list[tuple], per: int) -> None:
-        if per == 0:
+        if per == 0 or not specs:
             return
-        first_day = min(spec[6] for spec in specs) - (per - 1) * 7 if specs else 0
+        first_day = min(spec[6] for spec in specs) - (per - 1) * 7
         last_day = self.today.toordinal()
         day_text = [date.fromordinal(o).isoformat() for o in range(first_day, last_day + 1)]
         rnd = self.rnd.random
