@@ -11,3 +11,7 @@ if not DATABASE_URL:
     DATABASES = {"default": database_config(embedded_database_url())}
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+# Serve static files straight from the finders (no collectstatic in dev and tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
