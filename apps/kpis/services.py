@@ -139,7 +139,7 @@ def measurements_record_bulk(
         for row in rows:
             try:
                 ids.add(int(row.get("kpi")))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, AttributeError):  # AttributeError: not an object; reported per row below
                 continue
         kpis = {k.pk: k for k in restrict(KPI.objects.filter(pk__in=ids), actor, "change")}
 

@@ -51,7 +51,9 @@ def objective_list(*, user) -> QuerySet[StrategicObjective]:
     queryset = StrategicObjective.objects.select_related("business_unit", "owner").annotate(
         initiative_count=Count("initiatives", distinct=True)
     )
-    return queryset.filter(Q(business_unit__isnull=True) | Q(pk__in=restrict(queryset, user, "view").values("pk")))
+    visible = Q(business_unit__isnull=True) | Q(pk__in=restrict(queryset, user, "view").values("pk"))
+    # Meta.ordering is not applied to GROUP BY queries, so order explicitly (stable pages).
+    return queryset.filter(visible).order_by("title", "id")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,3 @@
+from apps.accounts.api.views import BusinessUnitViewSet
+
+ROUTES = [("business-units", BusinessUnitViewSet, "business-unit")]

@@ -1,0 +1,3 @@
+from apps.core.api.views import JobViewSet
+
+ROUTES = [("jobs", JobViewSet, "job")]

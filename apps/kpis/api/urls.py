@@ -1,0 +1,3 @@
+from apps.kpis.api.views import KPIViewSet, MeasurementViewSet
+
+ROUTES = [("kpis", KPIViewSet, "kpi"), ("measurements", MeasurementViewSet, "measurement")]
