@@ -1,0 +1,45 @@
+"""The launcher behind `make demo` / `make test`: exit codes and the printed demo logins."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from apps.portfolio.management import demo_data
+from portal import launcher
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_banner_lists_a_login_per_role_and_the_password():
+    banner = launcher.demo_banner("http://127.0.0.1:8000", ROOT / "var" / "log")
+    assert "http://127.0.0.1:8000/" in banner
+    assert demo_data.DEMO_PASSWORD in banner
+    for username in ("cto", "admin", "compliance", "auditor", "claims-lead", "viewer"):
+        assert f"    {username} " in banner
+    assert "Ctrl-C" in banner
+
+
+def test_demo_password_satisfies_the_password_length_rule():
+    assert len(demo_data.DEMO_PASSWORD) >= 12
+
+
+def test_test_command_turns_no_tests_collected_into_a_failure(tmp_path):
+    empty = tmp_path / "test_nothing.py"
+    empty.write_text("x = 1\n")
+    # Given a DATABASE_URL (so no embedded server is started) and a path with no tests in it
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/unused", "HOME": "/tmp"}
+    result = subprocess.run(
+        [sys.executable, "-m", "portal.launcher", "test", "-p", "no:cacheprovider", str(empty)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "collected no tests" in result.stdout
+
+
+def test_unknown_arguments_are_refused_outside_test():
+    result = subprocess.run([sys.executable, "-m", "portal.launcher", "stop-db", "--bogus"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "unrecognised arguments: --bogus" in result.stderr
