@@ -3,12 +3,13 @@
 from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api.urls import ROUTES as ACCOUNTS_ROUTES
+from apps.audit.api.urls import ROUTES as AUDIT_ROUTES
 from apps.core.api.urls import ROUTES as CORE_ROUTES
 from apps.kpis.api.urls import ROUTES as KPIS_ROUTES
 from apps.portfolio.api.urls import ROUTES as PORTFOLIO_ROUTES
 
 router = DefaultRouter()
-for prefix, viewset, basename in [*ACCOUNTS_ROUTES, *PORTFOLIO_ROUTES, *KPIS_ROUTES, *CORE_ROUTES]:
+for prefix, viewset, basename in [*ACCOUNTS_ROUTES, *PORTFOLIO_ROUTES, *KPIS_ROUTES, *CORE_ROUTES, *AUDIT_ROUTES]:
     router.register(prefix, viewset, basename=basename)
 
 app_name = "api"

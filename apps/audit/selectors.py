@@ -68,3 +68,11 @@ def audit_chain_verify(*, batch: int = 5000) -> ChainReport:
                 expected_prev, expected_seq, last_hash, last_seq = stored_hash, seq + 1, stored_hash, seq
         cursor.execute("CLOSE audit_verify")
     return ChainReport(True, count, last_seq, last_hash)
+
+
+def actor_names(events) -> dict[int, str]:
+    """Display names of the actors of a page of events (one query)."""
+    from apps.accounts.models import User
+
+    ids = {event.actor_id for event in events if event.actor_id is not None}
+    return {user.pk: user.display_name for user in User.objects.filter(pk__in=ids)}

@@ -1,0 +1,3 @@
+from apps.audit.api.views import AuditEventViewSet
+
+ROUTES = [("audit-events", AuditEventViewSet, "audit-event")]
