@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -116,7 +117,14 @@ def portfolio_overview(*, user, purgatory_limit: int = 25) -> Overview:
     counts = dict(scoped.order_by().values_list("stage").annotate(n=Count("id")).values_list("stage", "n"))
     stage_counts = {stage: counts.get(stage, 0) for stage in Stage.values}
 
-    scoped_sql, scoped_params = restrict(Initiative.objects.all(), user, "view").values("id").query.sql_with_params()
+    scoped_ids = restrict(Initiative.objects.all(), user, "view").values("id")
+    try:
+        scoped_sql, scoped_params = scoped_ids.query.sql_with_params()
+    except EmptyResultSet:  # a user who may see nothing: the scope compiles to no SQL at all
+        return Overview(
+            total=0, stage_counts=stage_counts, funnel=[(stage.value, stage.label, 0) for stage in LIFECYCLE],
+            ever_pilot=0, reached_production=0, purgatory_count=0, purgatory=[], pilot_days_by_unit=[],
+        )
     reached_columns = ", ".join(
         f"COUNT(DISTINCT initiative_id) FILTER (WHERE to_stage IN ({', '.join(repr(s.value) for s in LIFECYCLE[i:])}))"
         for i in range(len(LIFECYCLE))

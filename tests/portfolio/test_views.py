@@ -128,6 +128,14 @@ def test_overview_empty_state_says_what_to_do_next(client, lead_a, viewer_a):
     assert reverse("portfolio:initiative_create") not in viewer_page
 
 
+def test_overview_for_a_user_without_any_unit_is_empty_not_an_error(client, portfolio):
+    response = signed_in(client, make_user(username="newcomer")).get(reverse("portfolio:overview"))
+
+    assert response.status_code == 200
+    assert response.context["overview"].total == 0
+    assert "Ask a business-unit lead" in text(response)
+
+
 def test_plotly_js_is_served_from_the_installed_package(client):
     assert finders.find("vendor/plotly/plotly.min.js") is not None
     response = client.get("/static/vendor/plotly/plotly.min.js")
