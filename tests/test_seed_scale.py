@@ -9,16 +9,18 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, Max
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.accounts.choices import GlobalRole
 from apps.accounts.models import BusinessUnit, User
 from apps.kpis.models import KPI, Measurement
 from apps.portfolio.choices import Stage
 from apps.portfolio.models import Initiative, StageTransition
-from apps.portfolio.selectors import purgatory_q
+from apps.portfolio.selectors import portfolio_overview, purgatory_q
 from apps.portfolio.services import initiative_transition
 from apps.portfolio.stages import check_move
-from tests.factories import make_admin, make_initiative, make_unit
+from tests.factories import make_admin, make_initiative, make_unit, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -200,3 +202,23 @@ def test_generated_initiatives_accept_moves_through_the_service():
     pilot.refresh_from_db()
     assert pilot.stage == Stage.PRODUCTION
     assert pilot.transitions.order_by("-at").first().to_stage == Stage.PRODUCTION
+
+
+def _overview_queries(user) -> tuple[int, int]:
+    user = User.objects.get(pk=user.pk)  # a fresh object: the access scope is cached on the instance
+    with CaptureQueriesContext(connection) as captured:
+        overview = portfolio_overview(user=user)
+    return len(captured.captured_queries), overview.purgatory_count
+
+
+def test_overview_query_count_does_not_depend_on_how_many_pilots_are_in_purgatory():
+    # given an executive, and portfolios with fewer and with more purgatory pilots than the list shows (25)
+    executive = make_user(role=GlobalRole.EXECUTIVE, username="exec")
+    call_command("seed_scale", initiatives=20, kpis_per=0, reset=True, verbosity=0)
+    few_queries, few = _overview_queries(executive)
+    call_command("seed_scale", initiatives=400, kpis_per=0, reset=True, verbosity=0)
+    many_queries, many = _overview_queries(executive)
+    # then the counts are right and the number of queries is the same
+    assert few < 25 < many
+    assert many == Initiative.objects.filter(purgatory_q()).count()
+    assert few_queries == many_queries

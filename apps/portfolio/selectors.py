@@ -114,7 +114,12 @@ def portfolio_overview(*, user, purgatory_limit: int = 25) -> Overview:
     purgatory list (oldest first) over the initiatives the user may see. A fixed number of queries at any size."""
     now = timezone.now()
     scoped = initiative_list(user=user)
-    counts = dict(scoped.order_by().values_list("stage").annotate(n=Count("id")).values_list("stage", "n"))
+    # The purgatory count rides on the stage-count query, so the query count does not depend on how many
+    # initiatives are in purgatory.
+    stage_rows = list(
+        scoped.order_by().values("stage").annotate(n=Count("id"), stuck=Count("id", filter=purgatory_q(now)))
+    )
+    counts = {row["stage"]: row["n"] for row in stage_rows}
     stage_counts = {stage: counts.get(stage, 0) for stage in Stage.values}
 
     scoped_ids = restrict(Initiative.objects.all(), user, "view").values("id")
@@ -143,7 +148,7 @@ def portfolio_overview(*, user, purgatory_limit: int = 25) -> Overview:
     )
     purgatory_qs = scoped.filter(purgatory_q(now)).order_by("stage_entered_at")
     purgatory = list(purgatory_qs[:purgatory_limit])
-    purgatory_count = len(purgatory) if len(purgatory) < purgatory_limit else purgatory_qs.count()
+    purgatory_count = sum(row["stuck"] for row in stage_rows)
     return Overview(
         total=sum(stage_counts.values()), stage_counts=stage_counts, funnel=funnel, ever_pilot=ever_pilot,
         reached_production=reached_production, purgatory_count=purgatory_count, purgatory=purgatory,

@@ -137,6 +137,8 @@ def _chunked(lines: Iterable[str], size: int = 5000) -> Iterator[str]:
 
 def _reserve_ids(table: str, count: int) -> int:
     """Reserve `count` consecutive ids of `table`'s identity sequence (the table is locked until commit)."""
+    if count == 0:
+        return 1
     with connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
