@@ -323,8 +323,23 @@ def markdown(report: dict) -> str:
         *[f"| {v['target']} | {v['measured']} | **{v['verdict']}** |" for v in report["verdicts"]],
         "",
     ]
-    for note in report.get("notes", []):
-        lines.append(f"- {note}")
+    notes = report.get("notes", [])
+    if notes:
+        lines += ["## Notes", "", *[f"- {note}" for note in notes], ""]
+    lines += [
+        "## Reproduce",
+        "",
+        "```",
+        "make bench                                   # sizes 100 and 10,000, 30 timed requests each",
+        ".venv/bin/python -m bench.run --sizes 100,10000 --repeat 30 [--keep]",
+        "make bench-smoke                             # CI: sizes 20 and 200, asserts equal query counts only",
+        "```",
+        "",
+        "The benchmark drops and recreates its own database `pilotlight_bench` on the server of `DATABASE_URL` "
+        "(or on the embedded server) and never touches the development database; `--keep` leaves it for "
+        "`EXPLAIN ANALYZE`. `manage.py seed_scale` writes with COPY and, for its own transaction only, skips the "
+        "per-row audit capture on the five bulk tables (units, users and objectives stay audited).",
+    ]
     return "\n".join(lines).rstrip() + "\n"
 
 
