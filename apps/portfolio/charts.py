@@ -90,7 +90,7 @@ def pilot_days_figure(rows: Sequence[tuple[str, float, int]], *, purgatory_days:
     )
     height = max(160, 44 * len(rows) + 60)
     figure.update_layout(
-        **_layout(height=height),
+        **_layout(height=height, margin={"l": 10, "r": 20, "t": 26, "b": 30}),
         xaxis=_axis(title={"text": "median days in pilot", "font": {"color": MUTED}}, rangemode="tozero"),
         yaxis=_axis(autorange="reversed", gridcolor="rgba(0,0,0,0)"),
         shapes=[{

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.accounts.models import BusinessUnit, User
 from apps.kpis.models import KPI, Measurement
-from apps.portfolio.choices import Decision, Stage
+from apps.portfolio.choices import AIType, Decision, Stage
 from apps.portfolio.models import Initiative, StrategicObjective
 from apps.portfolio.stages import FORWARD
 
@@ -78,6 +78,8 @@ class InitiativeForm(forms.Form):
                  with_key: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["business_unit"].queryset = units
+        self.fields["business_unit"].empty_label = "Choose a unit…"
+        self.fields["ai_type"].choices = [("", "Choose a type…"), *AIType.choices]
         self.fields["business_unit"].label_from_instance = lambda unit: f"{'— ' * unit.depth}{unit.name}"
         if unit_locked:
             self.fields["business_unit"].disabled = True
