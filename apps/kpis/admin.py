@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from apps.core.admin_mixins import RestrictedAdminMixin
 from apps.kpis.models import KPI, Measurement
 
 
 @admin.register(KPI)
-class KPIAdmin(admin.ModelAdmin):
+class KPIAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "initiative", "category", "direction", "baseline_value", "target_value", "target_date")
     list_select_related = ("initiative",)
     list_filter = ("category", "direction", "source")
@@ -13,7 +14,7 @@ class KPIAdmin(admin.ModelAdmin):
 
 
 @admin.register(Measurement)
-class MeasurementAdmin(admin.ModelAdmin):
+class MeasurementAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ("kpi", "date", "value", "source", "recorded_by")
     list_select_related = ("kpi", "recorded_by")
     raw_id_fields = ("kpi",)

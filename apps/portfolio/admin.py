@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.core.admin_mixins import RestrictedAdminMixin
 from apps.portfolio.models import Initiative, StageTransition, StrategicObjective
 
 
@@ -14,7 +15,7 @@ class StageTransitionInline(admin.TabularInline):
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(admin.ModelAdmin):
+class InitiativeAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ("key", "name", "business_unit", "stage", "owner", "priority", "risk_tier")
     list_filter = ("stage", "ai_type", "priority", "risk_tier", "business_unit")
     list_select_related = ("business_unit", "owner")
@@ -26,7 +27,7 @@ class InitiativeAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageTransition)
-class StageTransitionAdmin(admin.ModelAdmin):
+class StageTransitionAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ("initiative", "from_stage", "to_stage", "decision", "at", "by")
     list_select_related = ("initiative", "by")
     list_filter = ("to_stage", "decision")
@@ -36,7 +37,7 @@ class StageTransitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(StrategicObjective)
-class StrategicObjectiveAdmin(admin.ModelAdmin):
+class StrategicObjectiveAdmin(RestrictedAdminMixin, admin.ModelAdmin):
     list_display = ("title", "business_unit", "owner", "target_date")
     list_select_related = ("business_unit", "owner")
     search_fields = ("title",)
