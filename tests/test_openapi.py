@@ -86,6 +86,7 @@ def test_transition_and_bulk_document_request_and_response_bodies(schema):
     assert rows["items"] == {"$ref": "#/components/schemas/MeasurementRowRequest"}
     assert bulk["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/BulkCreated"}
+    assert set(bulk["responses"]) == {"201", "400", "401", "403", "413"}
     assert schema["components"]["schemas"]["MeasurementBulkError"]["oneOf"] == [
         {"$ref": "#/components/schemas/BulkError"}, {"$ref": "#/components/schemas/ValidationError"}]
 

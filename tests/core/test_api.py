@@ -166,6 +166,17 @@ def test_a_bare_list_of_messages_is_keyed():
     assert response.data == {"non_field_errors": ["Nope."]}
 
 
+def test_a_body_over_the_upload_limit_is_413_as_json(admin_user, settings):
+    # given a small upload limit
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    _, key = api_token_create(user=admin_user, name="t")
+
+    response = token_client(key).post(URL, {"name": "x" * 2000}, format="json")
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is larger than 1,000 bytes."}
+
+
 def test_unexpected_errors_are_left_to_django():
     assert exception_handler(RuntimeError("boom"), {}) is None
 

@@ -324,6 +324,40 @@ def test_bulk_over_the_limit_is_400_and_writes_nothing(kpi, lead_a):
     assert Measurement.objects.count() == 0
 
 
+def test_bulk_of_10000_rows_with_long_notes_is_not_refused_for_size(kpi, lead_a):
+    # given 10,000 rows with 400-character notes: about 5 MB, twice Django's default body cap
+    rows = [{"kpi": kpi.pk, "date": (date(2025, 11, 1) - timedelta(days=i)).isoformat(), "value": 1.25,
+             "note": "n" * 400} for i in range(10_000)]
+
+    response = token_client(lead_a).post("/api/v1/measurements/bulk/", {"measurements": rows}, format="json")
+
+    # then they are written, decimals exact
+    assert response.status_code == 201, response.content[:300]
+    assert response.json() == {"created": 10_000}
+    assert Measurement.objects.get(kpi=kpi, date=date(2025, 11, 1)).value == Decimal("1.25")
+
+
+def test_bulk_body_over_the_cap_is_413_as_json(kpi, lead_a):
+    rows = [{"kpi": kpi.pk, "date": "2025-01-01", "value": "1", "note": "n" * 10_300_000}]
+    response = token_client(lead_a).post("/api/v1/measurements/bulk/", {"measurements": rows}, format="json")
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is larger than 10,240,000 bytes."}
+    assert Measurement.objects.count() == 0
+
+
+def test_bulk_rejects_nan_and_broken_json(kpi, lead_a):
+    client = token_client(lead_a)
+    nan = client.post("/api/v1/measurements/bulk/",
+                      data=f'{{"measurements": [{{"kpi": {kpi.pk}, "date": "2025-01-01", "value": NaN}}]}}',
+                      content_type="application/json")
+    broken = client.post("/api/v1/measurements/bulk/", data='{"measurements": [', content_type="application/json")
+    assert nan.status_code == 400
+    assert nan.json() == {"detail": "JSON parse error - NaN is not a number"}
+    assert broken.status_code == 400
+    assert broken.json()["detail"].startswith("JSON parse error - ")
+    assert Measurement.objects.count() == 0
+
+
 def test_bulk_with_no_rows_or_no_list_is_400(kpi, lead_a):
     client = token_client(lead_a)
     empty = client.post("/api/v1/measurements/bulk/", {"measurements": []}, format="json")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -13,7 +14,13 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-__all__ = ["exception_handler", "validation_error_detail"]
+__all__ = ["PayloadTooLarge", "exception_handler", "validation_error_detail"]
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
 
 
 def validation_error_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
@@ -29,7 +36,8 @@ def validation_error_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus: service ValidationError -> 400 per field, bulk row errors -> 400 with `errors`,
-    PermissionDenied -> 403 with the service's message, Http404 -> 404 {"detail": "Not found."}."""
+    PermissionDenied -> 403 with the service's message, Http404 -> 404 {"detail": "Not found."}, an oversized
+    body -> 413 as JSON (instead of Django's HTML 400)."""
     if isinstance(exc, DjangoValidationError):
         row_errors = getattr(exc, "row_errors", None)
         if row_errors is not None:
@@ -38,6 +46,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             data = {"detail": exc.messages[0], "errors": [error.as_dict() for error in row_errors]}
             return Response(data, status=status.HTTP_400_BAD_REQUEST)
         exc = exceptions.ValidationError(validation_error_detail(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+        )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

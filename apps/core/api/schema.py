@@ -53,6 +53,7 @@ _DESCRIPTIONS = {
     401: "Missing, malformed, invalid, expired or revoked credentials (`Authorization: Token <key>` or a session).",
     403: "Authenticated, but not allowed to do this.",
     404: "No such object (or it is outside the business units you may see), or no such page of a list.",
+    413: "The request body is too large.",
 }
 
 

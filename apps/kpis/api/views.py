@@ -22,6 +22,7 @@ from apps.core.api.schema import (
     error_responses,
 )
 from apps.kpis.api.filters import KPIFilterSet, MeasurementFilterSet
+from apps.kpis.api.parsers import BulkJSONParser
 from apps.kpis.api.serializers import (
     BulkCreatedSerializer,
     KPICreateInputSerializer,
@@ -130,7 +131,8 @@ class MeasurementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         summary="Record many measurements at once, all or nothing",
-        description="Up to MEASUREMENT_BULK_MAX (default 10,000) rows in one request. If any row is invalid, "
+        description="Up to MEASUREMENT_BULK_MAX (default 10,000) rows in one request (a JSON body of up to 1 KiB "
+                    "per row). If any row is invalid, "
                     "nothing is written and the 400 names every bad row (1-based) and field. A row for a day the "
                     "KPI already has replaces that measurement.",
         request=MeasurementBulkInputSerializer,
@@ -144,10 +146,10 @@ class MeasurementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 ),
                 description="Row errors (`errors`, nothing written), or a malformed request (too many or no rows).",
             ),
-            **error_responses(401, 403),
+            **error_responses(401, 403, 413),
         },
     )
-    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None, parser_classes=[BulkJSONParser])
     def bulk(self, request: Request) -> Response:
         serializer = MeasurementBulkInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
