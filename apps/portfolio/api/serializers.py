@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -159,6 +160,16 @@ class _ScopedInputSerializer(serializers.Serializer):
 
 class InitiativeInputSerializer(_ScopedInputSerializer):
     """The editable fields of an initiative. Its stage changes only through a transition."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance is not None and "request" in self.context:
+            # Whoever may see the initiative (e.g. through a per-object grant) may name its current unit, even
+            # when they cannot see that unit itself.
+            visible = self.fields["business_unit"].queryset
+            self.fields["business_unit"].queryset = BusinessUnit.objects.filter(
+                Q(pk__in=visible.values("pk")) | Q(pk=self.instance.business_unit_id)
+            )
 
     name = serializers.CharField(max_length=200)
     business_unit = serializers.SlugRelatedField(slug_field="slug", queryset=BusinessUnit.objects.none(),
