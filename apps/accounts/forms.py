@@ -27,3 +27,17 @@ class ApiTokenForm(forms.Form):
         min_value=1, max_value=366, label="Expires after (days)", initial=settings.API_TOKEN_DEFAULT_TTL_DAYS,
         help_text="Between 1 and 366 days. Create a new token before this one expires.",
     )
+
+
+class MembershipForm(forms.Form):
+    """Give a person a role on a business unit."""
+
+    user = forms.ModelChoiceField(queryset=None, label="Person", empty_label="Choose a person…")
+    role = forms.ChoiceField(label="Role")
+
+    def __init__(self, *args, users=None, **kwargs) -> None:
+        from apps.accounts.choices import UnitRole
+
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = users
+        self.fields["role"].choices = UnitRole.choices

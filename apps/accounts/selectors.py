@@ -108,3 +108,21 @@ def business_unit_list(*, user) -> QuerySet[BusinessUnit]:
 def user_list_active() -> QuerySet[User]:
     """Active users, for owner and sponsor pickers."""
     return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+
+
+def membership_list(*, user, business_unit: BusinessUnit) -> QuerySet:
+    """Memberships that give access to `business_unit`: its own and those inherited from the units above it."""
+    from apps.accounts.models import Membership
+    from apps.core.access import get_restricted_or_404
+
+    get_restricted_or_404(BusinessUnit.objects.all(), user, "view", pk=business_unit.pk)
+    ancestor_ids = [int(part) for part in business_unit.path.strip("/").split("/") if part]
+    return (Membership.objects.filter(business_unit_id__in=ancestor_ids)
+            .select_related("user", "business_unit").order_by("business_unit__path", "role", "user__username"))
+
+
+def business_unit_get(*, user, slug: str) -> BusinessUnit:
+    """One business unit by slug within the user's scope, or 404."""
+    from apps.core.access import get_restricted_or_404
+
+    return get_restricted_or_404(BusinessUnit.objects.select_related("head", "parent"), user, "view", slug=slug)

@@ -8,4 +8,6 @@ urlpatterns = [
     path("logout/", views.SignOutView.as_view(), name="logout"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("units/", views.units, name="units"),
+    path("units/<slug:slug>/members/", views.unit_members, name="unit_members"),
 ]

@@ -153,3 +153,14 @@ class MeasurementCSVForm(forms.Form):
         help_text="One measurement per line: date (YYYY-MM-DD), value, optional note. A header row is optional. "
                   "All lines are saved or none; a value for a day that already has one replaces it.",
     )
+
+
+class GrantForm(forms.Form):
+    """Give one person access to this initiative only, e.g. an external reviewer."""
+
+    user = forms.ModelChoiceField(queryset=None, label="Person", empty_label="Choose a person…")
+    access = forms.ChoiceField(label="Access", choices=[("view", "Read"), ("change", "Read and edit")])
+
+    def __init__(self, *args, users=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = users

@@ -154,3 +154,18 @@ def portfolio_overview(*, user, purgatory_limit: int = 25) -> Overview:
         reached_production=reached_production, purgatory_count=purgatory_count, purgatory=purgatory,
         pilot_days_by_unit=pilot_days,
     )
+
+
+def initiative_grant_list(*, user, initiative: Initiative) -> list:
+    """Per-object grants on an initiative (user, access), for those who manage its access."""
+    from apps.portfolio.models import InitiativeUserObjectPermission
+
+    rows = (InitiativeUserObjectPermission.objects.filter(content_object=initiative)
+            .select_related("user", "permission").order_by("user__username"))
+    access: dict[int, tuple] = {}
+    for row in rows:
+        level = "change" if row.permission.codename == "change_initiative" else "view"
+        current = access.get(row.user_id)
+        if current is None or level == "change":
+            access[row.user_id] = (row.user, level)
+    return list(access.values())

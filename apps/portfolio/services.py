@@ -197,9 +197,14 @@ def objective_create(
 GRANT_PERMISSIONS = {"view": "view_initiative", "change": "change_initiative"}
 
 
-def _check_can_grant(actor: User, initiative: Initiative) -> None:
+def can_manage_grants(actor: User, initiative: Initiative) -> bool:
+    """Portfolio admins and leads of the initiative's unit manage its per-object grants."""
     scope = user_access_scope(user=actor)
-    if not (scope.write_all or initiative.business_unit_id in scope.lead_units):
+    return scope.write_all or initiative.business_unit_id in scope.lead_units
+
+
+def _check_can_grant(actor: User, initiative: Initiative) -> None:
+    if not can_manage_grants(actor, initiative):
         raise PermissionDenied("Only portfolio admins and leads of the initiative's unit manage its grants.")
 
 

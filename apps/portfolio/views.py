@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -41,6 +41,7 @@ from apps.portfolio import charts
 from apps.portfolio.choices import LIFECYCLE, Stage
 from apps.portfolio.filters import InitiativeFilterSet
 from apps.portfolio.forms import (
+    GrantForm,
     InitiativeForm,
     KPIForm,
     MeasurementCSVForm,
@@ -51,6 +52,7 @@ from apps.portfolio.forms import (
 from apps.portfolio.models import Initiative, StageTransition
 from apps.portfolio.selectors import (
     initiative_get,
+    initiative_grant_list,
     initiative_list,
     objective_list,
     portfolio_overview,
@@ -59,8 +61,11 @@ from apps.portfolio.selectors import (
 )
 from apps.portfolio.services import (
     EDITABLE_FIELDS,
+    can_manage_grants,
     can_move_stage,
     initiative_create,
+    initiative_grant,
+    initiative_revoke_grant,
     initiative_transition,
     initiative_update,
     paused_from,
@@ -199,6 +204,7 @@ def initiative_detail(request: HttpRequest, key: str) -> HttpResponse:
         "recent": [(m, kpi_by_id[m.kpi_id]) for m in recent],
         "can_edit": can(user, initiative, "change"),
         "can_move": can_move_stage(user, initiative),
+        "can_manage_access": can_manage_grants(user, initiative),
         "realized_total": sum(realized) if realized else None,
     }
     return render(request, "portfolio/initiative_detail.html", context)
@@ -399,3 +405,34 @@ def measurement_create(request: HttpRequest, pk: int) -> HttpResponse:
     context = {"kpi": kpi, "initiative": initiative, "single": single, "bulk": bulk, "mode": mode,
                "row_errors": row_errors, "latest": latest}
     return render(request, "portfolio/measurement_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def initiative_access(request: HttpRequest, key: str) -> HttpResponse:
+    """Per-initiative grants (e.g. one external reviewer); managed by admins and the unit's leads."""
+    initiative = initiative_get(user=request.user, key=key)
+    manager = can_manage_grants(request.user, initiative)
+    form = GrantForm(request.POST if request.method == "POST" and "add" in request.POST else None,
+                     users=user_list_active())
+    if request.method == "POST":
+        if not manager:
+            raise PermissionDenied("Only portfolio admins and leads of the initiative's unit manage its access.")
+        if "revoke" in request.POST:
+            person = get_object_or_404(user_list_active(), pk=request.POST.get("revoke"))
+            initiative_revoke_grant(actor=request.user, initiative=initiative, user=person)
+            messages.success(request, f"{person} no longer has access to {initiative.key} through a grant.")
+            return redirect("portfolio:initiative_access", key=initiative.key)
+        if form.is_valid():
+            try:
+                initiative_grant(actor=request.user, initiative=initiative, user=form.cleaned_data["user"],
+                                 access=form.cleaned_data["access"])
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"{form.cleaned_data['user']} now has access to {initiative.key}.")
+                return redirect("portfolio:initiative_access", key=initiative.key)
+    return render(request, "portfolio/initiative_access.html", {
+        "initiative": initiative, "grants": initiative_grant_list(user=request.user, initiative=initiative),
+        "form": form, "can_manage": manager,
+    })
