@@ -134,7 +134,8 @@ def initiative_transition(
     *, actor: User, initiative: Initiative, to_stage: str, rationale: str, decision: str | None = None,
     at: datetime | None = None,
 ) -> StageTransition:
-    """Move an initiative to another stage, recording who, when, the decision and why; illegal moves are refused.
+    """Move an initiative to another stage, recording who, when, the decision and why; illegal moves are refused,
+    and so are moves whose stage gate (apps.compliance.gates) is unmet and not waived by an approved exception.
 
     Side effects: updates the initiative's stage, stage_entered_at and key dates (pilot started, in production,
     retired) in the same transaction.
@@ -156,6 +157,11 @@ def initiative_transition(
         decision = check_move(initiative.stage, to_stage, decision, paused_from(initiative))
     except IllegalMove as exc:
         raise ValidationError({"to_stage": str(exc)}) from exc
+    from apps.compliance.gates import gate_check  # compliance builds on the portfolio: import here, not at the top
+
+    gate = gate_check(initiative=initiative, to_stage=to_stage)
+    if not gate.passed:
+        raise ValidationError({"to_stage": gate.messages})
     transition = StageTransition.objects.create(
         initiative=initiative, from_stage=initiative.stage, to_stage=to_stage, at=at, by=actor, decision=decision,
         rationale=rationale,
@@ -174,6 +180,20 @@ def initiative_transition(
         update_fields.append("started_on")
     initiative.save(update_fields=update_fields)
     return transition
+
+
+@transaction.atomic
+def initiative_set_classification(*, initiative: Initiative, risk_tier: str, operator_role: str) -> Initiative:
+    """Write a recorded EU AI Act classification onto the initiative.
+
+    Called only by apps.compliance.services.classification_record, which checks who may classify (compliance
+    officers may, although they cannot edit initiatives) and keeps the classification history.
+    """
+    initiative.risk_tier = risk_tier
+    initiative.operator_role = operator_role
+    _validate(initiative)
+    initiative.save(update_fields=["risk_tier", "operator_role", "updated_at"])
+    return initiative
 
 
 @transaction.atomic
