@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from apps.accounts.models import BusinessUnit, User
 from apps.portfolio.choices import AIType, Priority, RiskTier, Stage
@@ -22,6 +22,35 @@ SORTS = (
 )
 
 
+# Stage and priority sort by their rank, not alphabetically.
+RANKS = {
+    "stage": [*Stage.values],
+    "priority": [Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL],
+}
+
+
+def _rank(field: str) -> Case:
+    return Case(*(When(**{field: value}, then=Value(i)) for i, value in enumerate(RANKS[field])),
+                output_field=IntegerField())
+
+
+class RankedOrderingFilter(django_filters.OrderingFilter):
+    """OrderingFilter that orders ranked fields (stage, priority) by rank, always with the key as a tiebreaker."""
+
+    def filter(self, qs: QuerySet, value) -> QuerySet:
+        if not value:
+            return qs
+        ordering = []
+        for param in value:
+            descending = param.startswith("-")
+            field = self.param_map.get(param.lstrip("-"), param.lstrip("-"))
+            if field in RANKS:
+                qs = qs.annotate(**{f"{field}_rank": _rank(field)})
+                field = f"{field}_rank"
+            ordering.append(f"-{field}" if descending else field)
+        return qs.order_by(*ordering, "key")
+
+
 class InitiativeFilterSet(django_filters.FilterSet):
     """Filter initiatives by unit (including sub-units), stage, AI type, owner, purgatory and free text."""
 
@@ -35,7 +64,7 @@ class InitiativeFilterSet(django_filters.FilterSet):
     risk_tier = django_filters.MultipleChoiceFilter(choices=RiskTier.choices, label="Risk tier")
     owner = django_filters.ModelChoiceFilter(queryset=User.objects.filter(is_active=True), to_field_name="username")
     purgatory = django_filters.BooleanFilter(method="filter_purgatory", label="In pilot purgatory")
-    ordering = django_filters.OrderingFilter(fields=SORTS)
+    ordering = RankedOrderingFilter(fields=SORTS)
 
     class Meta:
         model = Initiative
