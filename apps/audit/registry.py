@@ -19,6 +19,14 @@ VIA_GRANT = (
     "SELECT i.id, i.business_unit_id FROM portfolio_initiative i WHERE i.id = ($1->>'content_object_id')::bigint"
 )
 NO_SCOPE = ""
+VIA_EVIDENCE = (
+    "SELECT i.id, i.business_unit_id FROM compliance_evidence e JOIN portfolio_initiative i ON i.id = e.initiative_id "
+    "WHERE e.id = ($1->>'evidence_id')::bigint"
+)
+VIA_GATE_REVIEW = (
+    "SELECT i.id, i.business_unit_id FROM compliance_gatereview r JOIN portfolio_initiative i "
+    "ON i.id = r.initiative_id WHERE r.id = ($1->>'review_id')::bigint"
+)
 
 GOVERNED_TABLES: dict[str, str] = {
     "accounts_businessunit": UNIT_SCOPE,
@@ -33,4 +41,20 @@ GOVERNED_TABLES: dict[str, str] = {
     "kpis_measurement": VIA_KPI,
     "portfolio_initiativeuserobjectpermission": VIA_GRANT,
     "portfolio_initiativegroupobjectpermission": VIA_GRANT,
+    # compliance (apps/compliance/migrations/0002_audit_triggers.py). compliance_finding's trigger skips updates that
+    # change neither status nor severity (the nightly last_seen bump).
+    "compliance_framework": NO_SCOPE,
+    "compliance_requirement": NO_SCOPE,
+    "compliance_gatecriterion": NO_SCOPE,
+    "compliance_riskclassification": VIA_INITIATIVE,
+    "compliance_assessment": VIA_INITIATIVE,
+    "compliance_requirementresult": VIA_INITIATIVE,
+    "compliance_evidence": VIA_INITIATIVE,
+    "compliance_evidencerequirement": VIA_EVIDENCE,
+    "compliance_finding": VIA_INITIATIVE,
+    "compliance_risk": VIA_INITIATIVE,
+    "compliance_dataasset": VIA_UNIT,
+    "compliance_dataassetlink": VIA_INITIATIVE,
+    "compliance_gatereview": VIA_INITIATIVE,
+    "compliance_gatereviewapproval": VIA_GATE_REVIEW,
 }
