@@ -287,6 +287,8 @@ def markdown(report: dict) -> str:
         f"- Date: {report['date']}",
         f"- Machine: {m['nproc']} CPU cores ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['os']}",
         f"- Software: PostgreSQL {m['postgresql']}, Python {m['python']}, Django {m['django']}",
+        *([f"- Load average (1 min) at start / end of the run: {m['load_average_1m']['start']} / "
+           f"{m['load_average_1m']['end']} on {m['nproc']} cores"] if m.get("load_average_1m") else []),
         f"- Method: {report['repeat']} timed requests per endpoint after {report['warmup']} warm-up requests, "
         "in-process with Django's test client signed in as an executive (sees the whole portfolio); server time "
         "is the time around `client.get` (middleware, view, SQL, rendering; no network). Query counts from one "
@@ -395,8 +397,13 @@ def main(argv: list[str] | None = None) -> int:
             "smoke": args.smoke,
             "sizes": {},
         }
+        load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
         for size in args.size_list:
             report["sizes"][size] = run_size(size, repeat=args.repeat, warmup=args.warmup, seed_options={})
+        if load_before is not None:
+            # Other work on the machine inflates timings (the baseline row shows by how much).
+            report["machine"]["load_average_1m"] = {"start": round(load_before[0], 2),
+                                                    "end": round(os.getloadavg()[0], 2)}
         report["verdicts"] = evaluate(report["sizes"], smoke=args.smoke)
         report["notes"] = args.note
     finally:
