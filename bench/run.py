@@ -151,6 +151,43 @@ def bench_user():
     return user
 
 
+GRANTS = 2000
+LEAD_RATIO_TARGET = 1.5  # issue 3: a BU lead's lists p95 ≤ 1.5 × the executive's, measured in the same run
+LEAD_ENDPOINTS = ("initiative_list", "api_initiative_list")
+
+
+def add_guardian_grants(count: int) -> int:
+    """Per-object view grants for random users on random initiatives (the access exceptions of issue 3)."""
+    import random
+
+    from django.contrib.auth.models import Permission
+
+    from apps.accounts.models import User
+    from apps.portfolio.models import Initiative, InitiativeUserObjectPermission
+
+    rng = random.Random(42)
+    permission = Permission.objects.get(codename="view_initiative")
+    user_ids = list(User.objects.values_list("pk", flat=True))
+    initiative_ids = list(Initiative.objects.values_list("pk", flat=True))
+    pairs = {(rng.choice(user_ids), rng.choice(initiative_ids)) for _ in range(count * 2)}
+    rows = [InitiativeUserObjectPermission(user_id=u, content_object_id=i, permission=permission)
+            for u, i in sorted(pairs)[:count]]
+    InitiativeUserObjectPermission.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return InitiativeUserObjectPermission.objects.count()
+
+
+def bench_lead():
+    """The lead of the business unit holding the most initiatives, plus a grant or two like everyone else."""
+    from django.db.models import Count
+
+    from apps.accounts.choices import UnitRole
+    from apps.accounts.models import Membership
+
+    membership = (Membership.objects.filter(role=UnitRole.LEAD)
+                  .annotate(n=Count("business_unit__initiatives")).order_by("-n", "pk").select_related("user").first())
+    return membership.user, membership.n
+
+
 def endpoints() -> dict[str, str]:
     """Endpoint name -> URL; pages whose URL is not (yet) routed are skipped with a note."""
     from django.urls import NoReverseMatch, reverse
@@ -202,9 +239,24 @@ def run_size(size: int, *, repeat: int, warmup: int, seed_options: dict) -> dict
             continue
         log(f"  {name:24s} median {results[name]['median_ms']:8.2f} ms  p95 {results[name]['p95_ms']:8.2f} ms  "
             f"{results[name]['queries']} queries")
+    # Issue 3: the same lists as a BU lead, with guardian grants in the database, against the executive above.
+    grants = add_guardian_grants(GRANTS)
+    lead, lead_initiatives = bench_lead()
+    lead_client = Client()
+    lead_client.force_login(lead)
+    lead_results: dict[str, dict] = {}
+    urls = endpoints()
+    for name in LEAD_ENDPOINTS:
+        lead_results[name] = measure_get(lead_client, urls[name], repeat=repeat, warmup=warmup)
+        # the executive again, right after, so both are measured under the same machine load
+        results[name] = measure_get(client, urls[name], repeat=repeat, warmup=warmup)
+        log(f"  lead {name:19s} median {lead_results[name]['median_ms']:8.2f} ms  p95 "
+            f"{lead_results[name]['p95_ms']:8.2f} ms  {lead_results[name]['queries']} queries "
+            f"(executive p95 {results[name]['p95_ms']:.2f} ms)")
     return {
         "initiatives": initiatives, "kpis": kpis, "measurements": measurements, "transitions": transitions,
         "seed_seconds": round(seed_seconds, 1), "endpoints": results,
+        "lead": {"grants": grants, "lead_initiatives": lead_initiatives, "endpoints": lead_results},
     }
 
 
@@ -224,6 +276,12 @@ def evaluate(sizes: dict[int, dict], *, smoke: bool) -> list[dict]:
             verdicts.append({"target": f"{name} p95 ≤ {target:.0f} ms at {size:,}",
                              "measured": f"{measured['p95_ms']:.1f} ms",
                              "verdict": "INFO" if smoke else ("PASS" if ok else "FAIL")})
+        for name, measured in result.get("lead", {}).get("endpoints", {}).items():
+            executive = result["endpoints"][name]["p95_ms"]
+            ratio = measured["p95_ms"] / executive if executive else float("inf")
+            verdicts.append({"target": f"BU lead {name} p95 ≤ {LEAD_RATIO_TARGET}× executive at {size:,}",
+                             "measured": f"{measured['p95_ms']:.1f} ms vs {executive:.1f} ms ({ratio:.2f}×)",
+                             "verdict": "INFO" if smoke else ("PASS" if ratio <= LEAD_RATIO_TARGET else "FAIL")})
         ok = result["seed_seconds"] <= SEED_TARGET_S
         verdicts.append({"target": f"seed_scale {size:,} initiatives ≤ {SEED_TARGET_S / 60:.0f} min",
                          "measured": f"{result['seed_seconds']:.1f} s",
@@ -316,6 +374,14 @@ def markdown(report: dict) -> str:
             ratio = measured["median_ms"] / base if base else 0
             lines.append(f"| {ENDPOINT_LABELS.get(name, name)} | {measured['median_ms']:.1f} | "
                          f"{measured['p95_ms']:.1f} | {measured['queries']} | {ratio:.0f}× |")
+        lead = result.get("lead")
+        if lead:
+            for name, measured in lead["endpoints"].items():
+                ratio = measured["median_ms"] / base if base else 0
+                lines.append(f"| {ENDPOINT_LABELS.get(name, name)} as a BU lead ({lead['lead_initiatives']:,} "
+                             f"initiatives in scope, {lead['grants']:,} guardian grants in the database) | "
+                             f"{measured['median_ms']:.1f} | {measured['p95_ms']:.1f} | {measured['queries']} | "
+                             f"{ratio:.0f}× |")
         lines.append("")
     lines += [
         "## Acceptance targets",
