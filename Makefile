@@ -25,7 +25,8 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@echo "Installing Pilotlight and its dependencies into $(VENV) (first run: about a minute)"
+	$(PY) -m pip install -qq --disable-pip-version-check -e ".[dev]"
 	@touch $(STAMP)
 
 venv: $(STAMP)

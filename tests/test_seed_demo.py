@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded(db):
+def seeded(db, settings):
+    settings.COMPLIANCE_GATES_ENABLED = True  # as in `make demo`: the seed must pass with gates on
     call_command("seed_demo", verbosity=0)
 
 
