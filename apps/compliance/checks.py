@@ -137,7 +137,7 @@ def dpia_present(row: Facts) -> Outcome:
         has_assets=Exists(DataAssetLink.objects.filter(initiative=OuterRef("pk"))),
         missing=Subquery(
             DataAssetLink.objects.filter(initiative=OuterRef("pk"), data_asset__retention_days__isnull=True)
-            .order_by().values("initiative").annotate(names=ArrayAgg("data_asset__name", ordering="data_asset__name"))
+            .order_by().values("initiative").annotate(names=ArrayAgg("data_asset__name", order_by="data_asset__name"))
             .values("names")[:1]
         ),
     ),

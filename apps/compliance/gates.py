@@ -194,6 +194,15 @@ CRITERIA: dict[str, Criterion] = {
 }
 
 
+# What the issue asks for by default (installed by migration 0003 and `load_frameworks --gates`); edit as data.
+_PILOT_DEFAULTS = ["owner_set", "sponsor_set", "kpi_with_baseline", "classified", "not_prohibited"]
+DEFAULT_GATE_CRITERIA: dict[str, list[str]] = {
+    Stage.PILOT: _PILOT_DEFAULTS,
+    Stage.PRODUCTION: [*_PILOT_DEFAULTS, "readiness_passing", "assessments_approved", "no_open_high_findings",
+                       "dpia_if_personal_data"],
+}
+
+
 # --- the check ------------------------------------------------------------------------------------------------------
 
 
@@ -204,7 +213,7 @@ class UnmetCriterion:
     detail: str
 
     def __str__(self) -> str:
-        return f"{self.label}: {self.detail}." if self.detail else f"{self.label}."
+        return f"{self.label}: {self.detail.rstrip('.')}." if self.detail else f"{self.label}."
 
 
 @dataclass(frozen=True)
