@@ -57,4 +57,8 @@ GOVERNED_TABLES: dict[str, str] = {
     "compliance_dataassetlink": VIA_INITIATIVE,
     "compliance_gatereview": VIA_INITIATIVE,
     "compliance_gatereviewapproval": VIA_GATE_REVIEW,
+    "mlops_mlflowconnection": NO_SCOPE,
+    "mlops_modellink": VIA_INITIATIVE,
+    "mlops_monitoringrule": VIA_INITIATIVE,
+    "mlops_alert": VIA_INITIATIVE,
 }

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.kpis",
     "apps.audit",
     "apps.compliance",
+    "apps.mlops",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,19 @@ EVIDENCE_ALLOWED_TYPES = env_list(
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 )
+
+# --- MLOps (apps.mlops): MLflow connections, sync, monitoring, readiness ---
+# Fernet key(s) encrypting connection secrets at rest; comma-separated, the first encrypts (rotation). The default is
+# derived from SECRET_KEY (dev/test only): set FIELD_ENCRYPTION_KEY in production.
+FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
+MLFLOW_SYNC_INTERVAL_MINUTES = int(os.environ.get("MLFLOW_SYNC_INTERVAL_MINUTES", "15"))
+MLFLOW_FULL_RECONCILE_HOURS = int(os.environ.get("MLFLOW_FULL_RECONCILE_HOURS", "24"))
+MLFLOW_SYNC_OVERLAP_SECONDS = int(os.environ.get("MLFLOW_SYNC_OVERLAP_SECONDS", "300"))
+MLFLOW_REQUEST_RETRIES = int(os.environ.get("MLFLOW_REQUEST_RETRIES", "2"))
+MLFLOW_TASK_MAX_RETRIES = int(os.environ.get("MLFLOW_TASK_MAX_RETRIES", "5"))
+MLFLOW_RETRY_BACKOFF_SECONDS = int(os.environ.get("MLFLOW_RETRY_BACKOFF_SECONDS", "15"))
+MLOPS_RETRAIN_WINDOW_DAYS = int(os.environ.get("MLOPS_RETRAIN_WINDOW_DAYS", "90"))
+MLOPS_PRODUCTION_ALIASES = tuple(env_list("MLOPS_PRODUCTION_ALIASES", "production,champion"))
 
 # --- REST API ---
 REST_FRAMEWORK = {

@@ -1,0 +1,793 @@
+"""Pull one MLflow connection into the database: experiments, runs, registry, LoggedModels and metric history.
+
+Two phases, so a failure anywhere leaves no partial writes:
+
+1. Fetch (network, no writes to synced tables): page through MLflow, compare each page with what the database
+   holds and spool only new or changed rows to a temporary file. Memory stays flat; progress goes to the Job.
+2. Apply (one transaction): upsert the spooled rows in bulk on their natural keys, delete what disappeared
+   upstream, resolve initiative links, and move the watermark and health in the same commit.
+
+A second sync with nothing new writes no synced row at all (unchanged rows are filtered out before the upsert).
+A session advisory lock per connection keeps two syncs of one connection from overlapping; a worker killed
+mid-sync loses its database session, which releases the lock and rolls the apply phase back.
+
+Incremental syncs read runs with start_time >= T or end_time >= T (T = watermark minus an overlap), every
+RUNNING run, and the soft-deleted runs; a periodic full reconcile re-reads everything (late metrics and tags,
+runs purged upstream) and removes what MLflow no longer has. Runs have no last-update time in MLflow, hence
+both.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection as db_connection
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.services import job_fail, job_progress, job_start, job_succeed
+from apps.integrations import mlflow as wire
+from apps.mlops.models import (
+    Experiment,
+    LoggedModel,
+    MetricPoint,
+    MLflowConnection,
+    ModelVersion,
+    RegisteredModel,
+    Run,
+    SyncState,
+)
+
+log = logging.getLogger(__name__)
+
+LOCK_NAMESPACE = 7_310_040  # pg_advisory_lock(namespace, connection id)
+APPLY_PAGE = 1_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+EXPERIMENT_FIELDS = ("name", "lifecycle_stage", "artifact_location", "tags", "mlflow_created_at",
+                     "mlflow_updated_at")
+RUN_FIELDS = ("name", "status", "user_id", "start_time", "end_time", "lifecycle_stage", "artifact_uri", "metrics",
+              "params", "tags", "datasets")
+MODEL_FIELDS = ("description", "tags", "aliases", "mlflow_created_at", "mlflow_updated_at")
+VERSION_FIELDS = ("aliases", "run_id", "source", "status", "current_stage", "description", "tags",
+                  "mlflow_created_at", "mlflow_updated_at")
+LOGGED_MODEL_FIELDS = ("experiment_id", "name", "source_run_id", "status", "model_type", "tags", "params",
+                       "mlflow_created_at", "mlflow_updated_at")
+
+
+# --- results ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncCounts:
+    """What one sync changed, per table."""
+
+    experiments_created: int = 0
+    experiments_updated: int = 0
+    experiments_deleted: int = 0
+    runs_seen: int = 0
+    runs_created: int = 0
+    runs_updated: int = 0
+    runs_deleted: int = 0
+    models_created: int = 0
+    models_updated: int = 0
+    models_deleted: int = 0
+    versions_created: int = 0
+    versions_updated: int = 0
+    versions_deleted: int = 0
+    logged_models_created: int = 0
+    logged_models_updated: int = 0
+    logged_models_deleted: int = 0
+    metric_points_added: int = 0
+    links_changed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any(value for name, value in asdict(self).items() if name != "runs_seen")
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class SyncResult:
+    """The outcome of mlflow_sync: done, skipped (another sync holds the lock or disabled), or failed."""
+
+    connection_id: int
+    full: bool = False
+    status: str = "succeeded"  # succeeded | skipped | failed
+    counts: SyncCounts = field(default_factory=SyncCounts)
+    message: str = ""
+    error_kind: str = ""
+    seconds: float = 0.0
+    requests: int = 0
+    alerts_opened: int = 0
+    alerts_resolved: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"connection": self.connection_id, "full": self.full, "status": self.status,
+                "counts": self.counts.as_dict(), "message": self.message, "error_kind": self.error_kind,
+                "seconds": round(self.seconds, 3), "requests": self.requests,
+                "alerts_opened": self.alerts_opened, "alerts_resolved": self.alerts_resolved}
+
+
+# --- value normalisation (MLflow wire -> the exact values the database returns) -------------------------------
+
+
+def ms_to_datetime(ms: int | None) -> datetime | None:
+    """Milliseconds since the epoch as an aware UTC datetime (exact: no float rounding)."""
+    return None if ms is None else EPOCH + timedelta(milliseconds=int(ms))
+
+
+def datetime_to_ms(value: datetime | None) -> int | None:
+    return None if value is None else (value - EPOCH) // timedelta(milliseconds=1)
+
+
+def _number(value: float | int | str) -> float | str:
+    """JSON-safe metric value: non-finite floats as the strings MLflow uses."""
+    if isinstance(value, str):
+        return value
+    value = float(value)
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def _canonical_metrics(metrics: dict) -> dict:
+    return {key: [_number(entry[0]), int(entry[1]), int(entry[2])] for key, entry in (metrics or {}).items()}
+
+
+def _run_values(run: wire.Run) -> dict[str, Any]:
+    return {
+        "name": run.run_name[:250],
+        "status": run.status[:16],
+        "user_id": run.user_id[:250],
+        "start_time": ms_to_datetime(run.start_time),
+        "end_time": ms_to_datetime(run.end_time),
+        "lifecycle_stage": run.lifecycle_stage[:16],
+        "artifact_uri": run.artifact_uri,
+        "metrics": {key: [_number(m.value), m.timestamp, m.step] for key, m in run.metrics.items()},
+        "params": dict(run.params),
+        "tags": dict(run.tags),
+        "datasets": [{"name": d.name, "digest": d.digest, "source_type": d.source_type, "context": d.context}
+                     for d in run.datasets],
+    }
+
+
+def _experiment_values(experiment: wire.Experiment) -> dict[str, Any]:
+    return {
+        "name": experiment.name[:500], "lifecycle_stage": experiment.lifecycle_stage[:16],
+        "artifact_location": experiment.artifact_location, "tags": dict(experiment.tags),
+        "mlflow_created_at": ms_to_datetime(experiment.creation_time),
+        "mlflow_updated_at": ms_to_datetime(experiment.last_update_time),
+    }
+
+
+def _model_values(model: wire.RegisteredModel) -> dict[str, Any]:
+    return {
+        "description": model.description, "tags": dict(model.tags),
+        "aliases": {alias: int(version) for alias, version in model.aliases.items()},
+        "mlflow_created_at": ms_to_datetime(model.creation_time),
+        "mlflow_updated_at": ms_to_datetime(model.last_updated_time),
+    }
+
+
+def _version_values(version: wire.ModelVersion, aliases: list[str]) -> dict[str, Any]:
+    return {
+        "aliases": sorted(aliases), "run_id": version.run_id[:64], "source": version.source,
+        "status": version.status[:32], "current_stage": version.current_stage[:32],
+        "description": version.description, "tags": dict(version.tags),
+        "mlflow_created_at": ms_to_datetime(version.creation_time),
+        "mlflow_updated_at": ms_to_datetime(version.last_updated_time),
+    }
+
+
+def _logged_model_values(model: wire.LoggedModel) -> dict[str, Any]:
+    return {
+        "experiment_id": model.experiment_id[:64], "name": model.name[:500],
+        "source_run_id": model.source_run_id[:64], "status": model.status[:32], "model_type": model.model_type[:100],
+        "tags": dict(model.tags), "params": dict(model.params),
+        "mlflow_created_at": ms_to_datetime(model.creation_time),
+        "mlflow_updated_at": ms_to_datetime(model.last_updated_time),
+    }
+
+
+def _stored(values: dict[str, Any]) -> dict[str, Any]:
+    """A row read from the database in the same canonical form as _*_values()."""
+    if "metrics" in values:
+        values["metrics"] = _canonical_metrics(values["metrics"])
+    return values
+
+
+# --- spool: changed rows between the fetch and the apply phase, on disk ------------------------------------------
+
+
+class Spool:
+    """Append-only pages of picklable rows in a temporary file, read back in order once."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="pilotlight-mlflow-")  # noqa: SIM115 - closed in close()
+        self.rows = 0
+
+    def write(self, rows: list) -> None:
+        if rows:
+            pickle.dump(rows, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.rows += len(rows)
+
+    def pages(self) -> Iterator[list]:
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)
+            except EOFError:
+                return
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class Fetched:
+    """What the fetch phase found: changed rows (spooled or small lists) and what to delete."""
+
+    experiments: list[tuple[str, dict]] = field(default_factory=list)
+    experiments_created: int = 0
+    experiments_gone: list[str] = field(default_factory=list)
+    active_experiment_ids: list[str] = field(default_factory=list)
+    runs: Spool = field(default_factory=Spool)
+    runs_created: int = 0
+    runs_seen: set[str] = field(default_factory=set)
+    runs_gone: set[str] = field(default_factory=set)
+    full: bool = False
+    watermark: int | None = None
+    points: Spool = field(default_factory=Spool)
+    models: list[tuple[str, dict]] = field(default_factory=list)
+    models_created: int = 0
+    models_gone: list[str] = field(default_factory=list)
+    versions: list[tuple[str, int, dict]] = field(default_factory=list)
+    versions_created: int = 0
+    versions_gone: list[tuple[str, int]] = field(default_factory=list)
+    logged_models: list[tuple[str, dict]] = field(default_factory=list)
+    logged_models_created: int = 0
+    logged_models_gone: list[str] = field(default_factory=list)
+    logged_models_supported: bool | None = None
+    server_version: str = ""
+
+    def close(self) -> None:
+        self.runs.close()
+        self.points.close()
+
+
+# --- the sync ---------------------------------------------------------------------------------------------------
+
+
+ProgressFn = Callable[[int, int | None, str], None]
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def full_reconcile_due(state: SyncState, now: datetime) -> bool:
+    """Whether the next sync of this connection should be a full reconcile."""
+    hours = _setting("MLFLOW_FULL_RECONCILE_HOURS", 24)
+    return state.last_full_sync_at is None or state.runs_watermark is None or (
+        now - state.last_full_sync_at >= timedelta(hours=hours)
+    )
+
+
+def _try_lock(connection_id: int) -> bool:
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, connection_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(connection_id: int) -> None:
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, connection_id])
+
+
+def mlflow_sync(*, connection_id: int, job_id: int | None = None, full: bool | None = None,
+                progress: ProgressFn | None = None, final_attempt: bool = True,
+                client: wire.MlflowRestClient | None = None) -> SyncResult:
+    """Sync one connection (incremental, or a full reconcile when asked or due); then evaluate monitoring rules
+    and record readiness. Writes synced rows, the sync state, the Job and (when something changed) one audit event.
+
+    Transient MLflow errors (unreachable, timeout, 5xx) are recorded on the connection's health and re-raised so
+    the Celery task can retry; on the final attempt, and for permanent errors (credentials, bad request), the
+    Job fails with the reason and the result says why. Nothing is written to synced tables on failure."""
+    from apps.mlops.services.connections import connection_config
+
+    started = timezone.now()
+    clock = _Clock()
+    result = SyncResult(connection_id=connection_id)
+    conn = MLflowConnection.objects.filter(pk=connection_id).first()
+    if conn is None:
+        result.status, result.message = "skipped", "The connection no longer exists."
+        if job_id:
+            job_fail(job_id=job_id, error=result.message)
+        return result
+    state, _ = SyncState.objects.get_or_create(connection=conn)
+    if not _try_lock(conn.pk):
+        result.status, result.message = "skipped", "Another sync of this connection is running; skipped."
+        if job_id:
+            job_succeed(job_id=job_id, result=result.as_dict(), message=result.message)
+        return result
+    fetched: Fetched | None = None
+    try:
+        result.full = bool(full) if full is not None else full_reconcile_due(state, started)
+        SyncState.objects.filter(pk=conn.pk).update(last_attempt_at=started)
+        if job_id:
+            job_start(job_id=job_id, message="Full reconcile: reading MLflow" if result.full else "Reading MLflow")
+
+        def report(done: int, total: int | None, message: str) -> None:
+            if job_id:
+                job_progress(job_id=job_id, done=done, total=total, message=message)
+            if progress:
+                progress(done, total, message)
+
+        own_client = client is None
+        client = client or wire.MlflowRestClient(connection_config(conn))
+        try:
+            fetched = _fetch(conn, state, client, full=result.full, report=report)
+            result.requests = client.requests_made
+        finally:
+            if own_client:
+                client.close()
+        report(len(fetched.runs_seen), len(fetched.runs_seen) or None, "Saving changes")
+        counts = _apply(conn, fetched, now=timezone.now(), job_id=job_id)
+        result.counts = counts
+    except wire.MlflowError as exc:
+        result.status, result.error_kind, result.message = "failed", exc.kind, exc.message
+        result.seconds = clock.seconds()
+        _record_failure(conn.pk, exc, job_id=job_id, final=final_attempt or not exc.transient)
+        if exc.transient and not final_attempt:
+            raise
+        return result
+    except Exception as exc:
+        result.status, result.error_kind, result.message = "failed", "error", f"{type(exc).__name__}: {exc}"
+        result.seconds = clock.seconds()
+        _record_failure(conn.pk, exc, job_id=job_id, final=True)
+        raise
+    finally:
+        if fetched is not None:
+            fetched.close()
+        _unlock(conn.pk)
+
+    _after_sync(conn, result)
+    result.seconds = clock.seconds()
+    SyncState.objects.filter(pk=conn.pk).update(last_result=result.as_dict())
+    if job_id:
+        job_succeed(job_id=job_id, result=result.as_dict(), message=_summary(result))
+    return result
+
+
+class _Clock:
+    def __init__(self) -> None:
+        import time
+
+        self._time = time.monotonic
+        self._start = self._time()
+
+    def seconds(self) -> float:
+        return self._time() - self._start
+
+
+def _summary(result: SyncResult) -> str:
+    c = result.counts
+    kind = "Full reconcile" if result.full else "Incremental sync"
+    if not c.changed:
+        return f"{kind}: no changes ({c.runs_seen} runs read)."
+    return (f"{kind}: runs +{c.runs_created} ~{c.runs_updated} -{c.runs_deleted}, models +{c.models_created} "
+            f"~{c.models_updated} -{c.models_deleted}, versions +{c.versions_created} ~{c.versions_updated} "
+            f"-{c.versions_deleted}.")
+
+
+def _record_failure(connection_id: int, exc: Exception, *, job_id: int | None, final: bool) -> None:
+    """Health: when and why the last attempt failed (autocommit, outside any sync transaction)."""
+    from django.db.models import F
+
+    kind = getattr(exc, "kind", "error")
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    SyncState.objects.filter(pk=connection_id).update(
+        last_error_at=timezone.now(), last_error=message[:2000], last_error_kind=kind[:16],
+        consecutive_failures=F("consecutive_failures") + 1,
+    )
+    if job_id:
+        if final:
+            job_fail(job_id=job_id, error=message)
+        else:
+            job_progress(job_id=job_id, message=f"{message[:200]} Retrying…")
+
+
+def _after_sync(conn: MLflowConnection, result: SyncResult) -> None:
+    """Evaluate monitoring rules and record readiness; a failure here is logged, never undoes the sync."""
+    from apps.mlops.services.monitoring import monitoring_evaluate
+    from apps.mlops.services.readiness import readiness_record
+
+    try:
+        outcome = monitoring_evaluate()
+        result.alerts_opened, result.alerts_resolved = outcome.opened, outcome.resolved
+    except Exception:  # noqa: BLE001 - the synced data is committed; report and go on
+        log.exception("Evaluating monitoring rules after syncing connection %s failed", conn.pk)
+    try:
+        readiness_record()
+    except Exception:  # noqa: BLE001
+        log.exception("Recording readiness after syncing connection %s failed", conn.pk)
+
+
+# --- fetch phase ------------------------------------------------------------------------------------------------
+
+
+def _monitored_keys() -> list[str]:
+    from apps.mlops.models import MonitoringRule
+
+    return sorted(set(MonitoringRule.objects.filter(active=True).exclude(metric_key="")
+                      .values_list("metric_key", flat=True)))
+
+
+def _fetch(conn: MLflowConnection, state: SyncState, client: wire.MlflowRestClient, *, full: bool,
+           report: ProgressFn) -> Fetched:
+    fetched = Fetched(full=full)
+    try:
+        _fetch_experiments(conn, client, fetched)
+        _fetch_runs(conn, state, client, fetched, report)
+        _fetch_registry(conn, client, fetched)
+        _fetch_logged_models(conn, state, client, fetched)
+    except BaseException:
+        fetched.close()
+        raise
+    return fetched
+
+
+def _fetch_experiments(conn: MLflowConnection, client: wire.MlflowRestClient, fetched: Fetched) -> None:
+    existing = {
+        row["experiment_id"]: _stored(row)
+        for row in Experiment.objects.filter(connection=conn).values("experiment_id", *EXPERIMENT_FIELDS)
+    }
+    upstream: set[str] = set()
+    for page in client.iter_experiments(view_type=wire.VIEW_ALL):
+        for experiment in page:
+            upstream.add(experiment.experiment_id)
+            if experiment.lifecycle_stage == "active":
+                fetched.active_experiment_ids.append(experiment.experiment_id)
+            values = _experiment_values(experiment)
+            old = existing.get(experiment.experiment_id)
+            if old is None:
+                fetched.experiments_created += 1
+            if old is None or any(old[name] != values[name] for name in EXPERIMENT_FIELDS):
+                fetched.experiments.append((experiment.experiment_id, values))
+    fetched.experiments_gone = sorted(set(existing) - upstream)
+
+
+def _run_queries(state: SyncState, full: bool) -> list[tuple[str, str]]:
+    if full:
+        return [("", wire.VIEW_ACTIVE)]
+    overlap_ms = int(_setting("MLFLOW_SYNC_OVERLAP_SECONDS", 300)) * 1000
+    since = max(0, (state.runs_watermark or 0) - overlap_ms)
+    return [
+        (f"attributes.start_time >= {since}", wire.VIEW_ACTIVE),
+        (f"attributes.end_time >= {since}", wire.VIEW_ACTIVE),
+        ("attributes.status = 'RUNNING'", wire.VIEW_ACTIVE),
+        ("", wire.VIEW_DELETED),
+    ]
+
+
+def _fetch_runs(conn: MLflowConnection, state: SyncState, client: wire.MlflowRestClient, fetched: Fetched,
+                report: ProgressFn) -> None:
+    experiment_ids = fetched.active_experiment_ids
+    watermark = state.runs_watermark
+    keys = _monitored_keys()
+    history_wanted: list[tuple[str, str]] = []
+    total = Run.objects.filter(connection=conn).count() if fetched.full else None
+    read = 0
+    if experiment_ids:
+        for filter_string, view in _run_queries(state, fetched.full):
+            for page in client.iter_runs(experiment_ids, filter_string=filter_string, view_type=view):
+                if view == wire.VIEW_DELETED:
+                    fetched.runs_gone.update(run.run_id for run in page)
+                    continue
+                page = [run for run in page if run.run_id not in fetched.runs_seen]
+                fetched.runs_seen.update(run.run_id for run in page)
+                for run in page:
+                    for stamp in (run.start_time, run.end_time):
+                        if stamp is not None and (watermark is None or stamp > watermark):
+                            watermark = stamp
+                changed, created, wanted = _compare_runs(conn, page, keys)
+                fetched.runs.write(changed)
+                fetched.runs_created += created
+                history_wanted.extend(wanted)
+                read += len(page)
+                report(read, max(total, read) if total is not None else None, f"Read {read:,} runs")
+    # Runs soft-deleted upstream are removed here; in a full reconcile, so is anything MLflow no longer returns.
+    fetched.runs_gone -= fetched.runs_seen
+    fetched.watermark = watermark
+    if keys:
+        history_wanted.extend(_history_backfill(conn, keys, exclude=fetched.runs_gone))
+        _fetch_history(client, sorted(set(history_wanted)), fetched)
+
+
+def _compare_runs(conn: MLflowConnection, page: list[wire.Run], keys: list[str]
+                  ) -> tuple[list[tuple[str, str, dict]], int, list[tuple[str, str]]]:
+    """The runs of a page that are new or differ from the database, and the (run, key) histories to refresh."""
+    if not page:
+        return [], 0, []
+    existing = {
+        row["run_id"]: _stored(row)
+        for row in Run.objects.filter(connection=conn, run_id__in=[run.run_id for run in page])
+        .values("run_id", "experiment__experiment_id", *RUN_FIELDS)
+    }
+    changed: list[tuple[str, str, dict]] = []
+    wanted: list[tuple[str, str]] = []
+    created = 0
+    for run in page:
+        values = _run_values(run)
+        old = existing.get(run.run_id)
+        if old is None:
+            created += 1
+            changed.append((run.run_id, run.experiment_id, values))
+        elif old["experiment__experiment_id"] != run.experiment_id or any(
+            old[name] != values[name] for name in RUN_FIELDS
+        ):
+            changed.append((run.run_id, run.experiment_id, values))
+        for key in keys:
+            if key in values["metrics"] and (old is None or old["metrics"].get(key) != values["metrics"][key]):
+                wanted.append((run.run_id, key))
+    return changed, created, wanted
+
+
+def _history_backfill(conn: MLflowConnection, keys: list[str], *, exclude: set[str]) -> list[tuple[str, str]]:
+    """(run, key) pairs whose latest value is known but whose history was never read (e.g. a rule is new)."""
+    sql = """
+        SELECT r.run_id, k.key FROM mlops_run r CROSS JOIN unnest(%s::text[]) AS k(key)
+        WHERE r.connection_id = %s AND r.metrics ? k.key
+          AND NOT EXISTS (SELECT 1 FROM mlops_metricpoint p WHERE p.run_id = r.id AND p.key = k.key)
+    """
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, [keys, conn.pk])
+        return [(run_id, key) for run_id, key in cursor.fetchall() if run_id not in exclude]
+
+
+def _fetch_history(client: wire.MlflowRestClient, pairs: list[tuple[str, str]], fetched: Fetched) -> None:
+    batch: list[tuple[str, str, int, int, float]] = []
+    for run_id, key in pairs:
+        try:
+            points = client.metric_history(run_id, key)
+        except wire.MlflowNotFound:
+            continue  # the run was deleted between the search and now
+        batch.extend((run_id, key, p.step, p.timestamp, p.value) for p in points)
+        if len(batch) >= APPLY_PAGE * 5:
+            fetched.points.write(batch)
+            batch = []
+    fetched.points.write(batch)
+
+
+def _fetch_registry(conn: MLflowConnection, client: wire.MlflowRestClient, fetched: Fetched) -> None:
+    existing_models = {
+        row["name"]: _stored(row)
+        for row in RegisteredModel.objects.filter(connection=conn).values("name", *MODEL_FIELDS)
+    }
+    aliases_of: dict[tuple[str, int], list[str]] = {}
+    upstream: set[str] = set()
+    for page in client.iter_registered_models():
+        for model in page:
+            upstream.add(model.name)
+            for alias, version in model.aliases.items():
+                aliases_of.setdefault((model.name, int(version)), []).append(alias)
+            values = _model_values(model)
+            old = existing_models.get(model.name)
+            if old is None:
+                fetched.models_created += 1
+            if old is None or any(old[name] != values[name] for name in MODEL_FIELDS):
+                fetched.models.append((model.name, values))
+    fetched.models_gone = sorted(set(existing_models) - upstream)
+
+    existing_versions = {
+        (row["registered_model__name"], row["version"]): _stored(row)
+        for row in ModelVersion.objects.filter(registered_model__connection=conn)
+        .values("registered_model__name", "version", *VERSION_FIELDS)
+    }
+    seen: set[tuple[str, int]] = set()
+    for page in client.iter_model_versions():
+        for version in page:
+            key = (version.name, version.version)
+            if version.name not in upstream or key in seen:
+                continue  # created after the model list was read: the next sync takes it
+            seen.add(key)
+            values = _version_values(version, aliases_of.get(key, []))
+            old = existing_versions.get(key)
+            if old is None:
+                fetched.versions_created += 1
+            if old is None or any(old[name] != values[name] for name in VERSION_FIELDS):
+                fetched.versions.append((version.name, version.version, values))
+    fetched.versions_gone = sorted(set(existing_versions) - seen)
+
+
+def _fetch_logged_models(conn: MLflowConnection, state: SyncState, client: wire.MlflowRestClient,
+                         fetched: Fetched) -> None:
+    if state.supports_logged_models is False and not fetched.full:
+        return  # an MLflow 2 server; a full reconcile checks again after an upgrade
+    existing = {
+        row["model_id"]: _stored(row)
+        for row in LoggedModel.objects.filter(connection=conn).values("model_id", *LOGGED_MODEL_FIELDS)
+    }
+    upstream: set[str] = set()
+    try:
+        if fetched.active_experiment_ids:
+            for page in client.iter_logged_models(fetched.active_experiment_ids):
+                for model in page:
+                    upstream.add(model.model_id)
+                    values = _logged_model_values(model)
+                    old = existing.get(model.model_id)
+                    if old is None:
+                        fetched.logged_models_created += 1
+                    if old is None or any(old[name] != values[name] for name in LOGGED_MODEL_FIELDS):
+                        fetched.logged_models.append((model.model_id, values))
+        fetched.logged_models_supported = True
+    except (wire.MlflowNotFound, wire.MlflowRequestError) as exc:
+        if isinstance(exc, wire.MlflowRequestError) and exc.status not in (400, 404, 405, 501):
+            raise
+        fetched.logged_models_supported = False
+        fetched.logged_models = []
+        return
+    fetched.logged_models_gone = sorted(set(existing) - upstream)
+
+
+# --- apply phase ------------------------------------------------------------------------------------------------
+
+
+def _bulk_upsert(model: type, objects: list, unique_fields: list[str], update_fields: Iterable[str]) -> None:
+    if objects:
+        model.objects.bulk_create(objects, update_conflicts=True, unique_fields=unique_fields,
+                                  update_fields=[*update_fields, "synced_at"], batch_size=APPLY_PAGE)
+
+
+def _delete_ids(model: type, ids: list[int]) -> int:
+    deleted = 0
+    for start in range(0, len(ids), APPLY_PAGE):
+        deleted += model.objects.filter(pk__in=ids[start:start + APPLY_PAGE]).delete()[1].get(model._meta.label, 0)
+    return deleted
+
+
+def _apply(conn: MLflowConnection, fetched: Fetched, *, now: datetime, job_id: int | None) -> SyncCounts:
+    """Write everything the fetch phase found in one transaction, with the watermark and health."""
+    from apps.mlops.services.links import links_resolve
+
+    counts = SyncCounts(runs_seen=len(fetched.runs_seen))
+    with transaction.atomic():
+        SyncState.objects.select_for_update().get(pk=conn.pk)
+
+        # Experiments
+        _bulk_upsert(Experiment, [Experiment(connection=conn, experiment_id=eid, synced_at=now, **values)
+                                  for eid, values in fetched.experiments],
+                     ["connection", "experiment_id"], EXPERIMENT_FIELDS)
+        counts.experiments_created = fetched.experiments_created
+        counts.experiments_updated = len(fetched.experiments) - fetched.experiments_created
+        if fetched.experiments_gone:
+            gone = list(Experiment.objects.filter(connection=conn, experiment_id__in=fetched.experiments_gone)
+                        .values_list("pk", flat=True))
+            counts.runs_deleted += Run.objects.filter(experiment_id__in=gone).count()
+            counts.experiments_deleted = _delete_ids(Experiment, gone)
+        experiment_pk = dict(Experiment.objects.filter(connection=conn).values_list("experiment_id", "pk"))
+
+        # Runs
+        for page in fetched.runs.pages():
+            _bulk_upsert(Run, [
+                Run(connection=conn, run_id=run_id, experiment_id=experiment_pk[eid], synced_at=now, **values)
+                for run_id, eid, values in page if eid in experiment_pk
+            ], ["connection", "run_id"], RUN_FIELDS)
+        counts.runs_created = fetched.runs_created
+        counts.runs_updated = fetched.runs.rows - fetched.runs_created
+        counts.runs_deleted += _delete_runs(conn, fetched)
+
+        # Metric history of monitored keys (points never change once logged: insert what is missing)
+        for page in fetched.points.pages():
+            counts.metric_points_added += _insert_points(conn, page)
+
+        # Registry
+        _bulk_upsert(RegisteredModel, [RegisteredModel(connection=conn, name=name, synced_at=now, **values)
+                                       for name, values in fetched.models],
+                     ["connection", "name"], MODEL_FIELDS)
+        counts.models_created = fetched.models_created
+        counts.models_updated = len(fetched.models) - fetched.models_created
+        if fetched.models_gone:
+            gone = list(RegisteredModel.objects.filter(connection=conn, name__in=fetched.models_gone)
+                        .values_list("pk", flat=True))
+            counts.versions_deleted += ModelVersion.objects.filter(registered_model_id__in=gone).count()
+            counts.models_deleted = _delete_ids(RegisteredModel, gone)
+        model_pk = dict(RegisteredModel.objects.filter(connection=conn).values_list("name", "pk"))
+        _bulk_upsert(ModelVersion, [
+            ModelVersion(registered_model_id=model_pk[name], version=number, synced_at=now, **values)
+            for name, number, values in fetched.versions if name in model_pk
+        ], ["registered_model", "version"], VERSION_FIELDS)
+        counts.versions_created = fetched.versions_created
+        counts.versions_updated = len(fetched.versions) - fetched.versions_created
+        gone_versions = [(name, number) for name, number in fetched.versions_gone if name in model_pk]
+        if gone_versions:
+            ids = []
+            for name, number in gone_versions:
+                ids.extend(ModelVersion.objects.filter(registered_model_id=model_pk[name], version=number)
+                           .values_list("pk", flat=True))
+            counts.versions_deleted += _delete_ids(ModelVersion, ids)
+
+        # LoggedModels (MLflow 3)
+        _bulk_upsert(LoggedModel, [LoggedModel(connection=conn, model_id=mid, synced_at=now, **values)
+                                   for mid, values in fetched.logged_models],
+                     ["connection", "model_id"], LOGGED_MODEL_FIELDS)
+        counts.logged_models_created = fetched.logged_models_created
+        counts.logged_models_updated = len(fetched.logged_models) - fetched.logged_models_created
+        if fetched.logged_models_gone:
+            gone = list(LoggedModel.objects.filter(connection=conn, model_id__in=fetched.logged_models_gone)
+                        .values_list("pk", flat=True))
+            counts.logged_models_deleted = _delete_ids(LoggedModel, gone)
+
+        counts.links_changed = links_resolve(connection_id=conn.pk)
+
+        values: dict[str, Any] = {
+            "runs_watermark": fetched.watermark, "last_success_at": now, "consecutive_failures": 0,
+            "last_error": "", "last_error_kind": "", "last_error_at": None, "last_job_id": job_id,
+        }
+        if fetched.full:
+            values["last_full_sync_at"] = now
+        if fetched.logged_models_supported is not None:
+            values["supports_logged_models"] = fetched.logged_models_supported
+        SyncState.objects.filter(pk=conn.pk).update(**values)
+        if counts.changed:
+            from apps.audit.services import audit_security_event
+
+            audit_security_event(action="mlflow_sync", detail={
+                "connection": conn.pk, "connection_name": conn.name, "full": fetched.full, "job": job_id,
+                **{name: value for name, value in counts.as_dict().items() if value},
+            })
+    return counts
+
+
+def _insert_points(conn: MLflowConnection, page: list[tuple[str, str, int, int, float]]) -> int:
+    """Insert the points of a page that are not stored yet (one statement); returns how many were new."""
+    sql = """
+        INSERT INTO mlops_metricpoint (run_id, key, step, logged_at, value)
+        SELECT r.id, p.key, p.step, p.logged_at, p.value
+        FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::timestamptz[], %s::float8[])
+             AS p(mlflow_run_id, key, step, logged_at, value)
+        JOIN mlops_run r ON r.connection_id = %s AND r.run_id = p.mlflow_run_id
+        ON CONFLICT (run_id, key, logged_at, step) DO NOTHING
+    """
+    columns: list[list] = [[], [], [], [], []]
+    for run_id, key, step, timestamp, value in page:
+        for column, item in zip(columns, (run_id, key[:250], step, ms_to_datetime(timestamp), float(value)),
+                                strict=True):
+            column.append(item)
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, [*columns, conn.pk])
+        return max(cursor.rowcount, 0)
+
+
+def _delete_runs(conn: MLflowConnection, fetched: Fetched) -> int:
+    """Remove runs deleted upstream, runs of deleted experiments and, in a full reconcile, runs MLflow no
+    longer returns."""
+    with db_connection.cursor() as cursor:
+        if fetched.full:
+            cursor.execute(
+                "SELECT id FROM mlops_run WHERE connection_id = %s AND NOT (run_id = ANY(%s))",
+                [conn.pk, sorted(fetched.runs_seen)],
+            )
+        else:
+            cursor.execute(
+                """SELECT r.id FROM mlops_run r JOIN mlops_experiment e ON e.id = r.experiment_id
+                   WHERE r.connection_id = %s AND (r.run_id = ANY(%s) OR e.lifecycle_stage <> 'active')""",
+                [conn.pk, sorted(fetched.runs_gone)],
+            )
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return 0
+    for start in range(0, len(ids), APPLY_PAGE):
+        MetricPoint.objects.filter(run_id__in=ids[start:start + APPLY_PAGE])._raw_delete(MetricPoint.objects.db)
+    return _delete_ids(Run, ids)
