@@ -12,13 +12,17 @@ from django.conf import settings
 
 from apps.integrations.mlflow import MlflowServerError, MlflowUnreachable
 
+# Queues are chosen when a task is sent (the `queue` task attribute is deprecated in Celery 5.7): MLflow work goes to
+# "integrations", so a slow tracking server cannot starve report emails; alert emails go to "default".
+INTEGRATIONS_QUEUE = "integrations"
+MAIL_QUEUE = "default"
 MAX_RETRIES = int(getattr(settings, "MLFLOW_TASK_MAX_RETRIES", 5))
 BACKOFF = int(getattr(settings, "MLFLOW_RETRY_BACKOFF_SECONDS", 15))
 SYNC_TIME_LIMIT = int(getattr(settings, "MLFLOW_SYNC_TIME_LIMIT", 3000))
 
 
 @shared_task(
-    bind=True, name="mlops.sync_connection", queue="integrations", acks_late=True, reject_on_worker_lost=True,
+    bind=True, name="mlops.sync_connection", acks_late=True, reject_on_worker_lost=True,
     autoretry_for=(MlflowUnreachable, MlflowServerError), retry_backoff=BACKOFF, retry_backoff_max=600,
     retry_jitter=True, max_retries=MAX_RETRIES, time_limit=SYNC_TIME_LIMIT + 60, soft_time_limit=SYNC_TIME_LIMIT,
 )
@@ -30,7 +34,7 @@ def sync_connection(self, connection_id: int, job_id: int | None = None, full: b
     return mlflow_sync(connection_id=connection_id, job_id=job_id, full=full, final_attempt=final).as_dict()
 
 
-@shared_task(name="mlops.sync_due_connections", queue="integrations", acks_late=True, time_limit=120)
+@shared_task(name="mlops.sync_due_connections", acks_late=True, time_limit=120)
 def sync_due_connections() -> int:
     """Queue a sync of every enabled connection (the beat schedule runs this every 15 minutes)."""
     from apps.mlops.services import connections_sync_due
@@ -38,7 +42,7 @@ def sync_due_connections() -> int:
     return len(connections_sync_due())
 
 
-@shared_task(name="mlops.test_connection", queue="integrations", acks_late=True, time_limit=180)
+@shared_task(name="mlops.test_connection", acks_late=True, time_limit=180)
 def test_connection(connection_id: int, job_id: int | None = None) -> bool:
     """Talk to one connection's server once and record the outcome on the Job."""
     from apps.mlops.services import connection_test
@@ -46,7 +50,7 @@ def test_connection(connection_id: int, job_id: int | None = None) -> bool:
     return connection_test(connection_id=connection_id, job_id=job_id).ok
 
 
-@shared_task(name="mlops.notify_alert", queue="default", acks_late=True, time_limit=120)
+@shared_task(name="mlops.notify_alert", acks_late=True, time_limit=120)
 def notify_alert(alert_id: int) -> bool:
     """Email a newly opened alert to the initiative owner and the rule's recipients (once)."""
     from apps.mlops.services import alert_notify

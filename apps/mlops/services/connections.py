@@ -126,12 +126,12 @@ def connection_sync_request(*, actor, connection: MLflowConnection, full: bool =
 
 
 def _enqueue_sync(*, connection: MLflowConnection, full: bool, requested_by=None) -> Job:
-    from workers.tasks.mlops import sync_connection
+    from workers.tasks.mlops import INTEGRATIONS_QUEUE, sync_connection
 
     job = job_create(kind=JOB_SYNC, params={"connection": connection.pk, "full": full},
                      requested_by=requested_by if getattr(requested_by, "is_authenticated", False) else None)
     SyncState.objects.filter(pk=connection.pk).update(last_job=job)
-    transaction.on_commit(lambda: sync_connection.delay(connection.pk, job.pk, full))
+    transaction.on_commit(lambda: sync_connection.apply_async((connection.pk, job.pk, full), queue=INTEGRATIONS_QUEUE))
     return job
 
 
@@ -158,11 +158,11 @@ def connections_sync_due() -> list[Job]:
 @transaction.atomic
 def connection_test_request(*, actor, connection: MLflowConnection) -> Job:
     """Queue a connection test (workers talk to MLflow, web requests never do); returns the Job to poll."""
-    from workers.tasks.mlops import test_connection
+    from workers.tasks.mlops import INTEGRATIONS_QUEUE, test_connection
 
     _require_admin(actor)
     job = job_create(kind=JOB_TEST, params={"connection": connection.pk}, requested_by=actor)
-    transaction.on_commit(lambda: test_connection.delay(connection.pk, job.pk))
+    transaction.on_commit(lambda: test_connection.apply_async((connection.pk, job.pk), queue=INTEGRATIONS_QUEUE))
     return job
 
 

@@ -254,9 +254,9 @@ def _apply_verdict(rule: MonitoringRule, verdict: monitoring.Verdict, *, now: da
 
 
 def _enqueue_notification(alert_id: int) -> None:
-    from workers.tasks.mlops import notify_alert
+    from workers.tasks.mlops import MAIL_QUEUE, notify_alert
 
-    notify_alert.delay(alert_id)
+    notify_alert.apply_async((alert_id,), queue=MAIL_QUEUE)
 
 
 def alert_recipients(alert: Alert) -> list[str]:

@@ -33,6 +33,8 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.choices import JobStatus
+from apps.core.models import Job
 from apps.core.services import job_fail, job_progress, job_start, job_succeed
 from apps.integrations import mlflow as wire
 from apps.mlops.models import (
@@ -318,7 +320,8 @@ def mlflow_sync(*, connection_id: int, job_id: int | None = None, full: bool | N
     state, _ = SyncState.objects.get_or_create(connection=conn)
     if not _try_lock(conn.pk):
         result.status, result.message = "skipped", "Another sync of this connection is running; skipped."
-        if job_id:
+        # A redelivered copy of the running task must not touch its job; a separately queued job ends here.
+        if job_id and Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).exists():
             job_succeed(job_id=job_id, result=result.as_dict(), message=result.message)
         return result
     fetched: Fetched | None = None
