@@ -18,7 +18,7 @@ from typing import Any
 
 from django.apps import apps as django_apps
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Value
 
 from apps.compliance.choices import CheckCode, EvidenceCategory, Severity
 from apps.compliance.models import DataAssetLink, Evidence, RiskClassification
@@ -59,10 +59,6 @@ def register(code: CheckCode, severity: Severity, facts: Callable[[QuerySet[Init
 
 def _rows(queryset: QuerySet, *fields: str, **annotations) -> Iterator[Facts]:
     return queryset.order_by().annotate(**annotations).values("id", *fields, *annotations).iterator(chunk_size=5000)
-
-
-def _installed(app_label: str) -> bool:
-    return django_apps.is_installed(f"apps.{app_label}")
 
 
 # --- portfolio facts ------------------------------------------------------------------------------------------------
@@ -152,36 +148,118 @@ def data_retention_set(row: Facts) -> Outcome:
     return True, "Every linked data asset has a retention period."
 
 
-# --- MLOps facts (apps.mlops) ---------------------------------------------------------------------------------------
+# --- MLOps facts (apps.mlops, read-only) ----------------------------------------------------------------------------
 
 
-def _no_data(qs: QuerySet[Initiative]) -> Iterator[Facts]:
-    return _rows(qs, unavailable=F("id") - F("id"))
+def _model(label: str, name: str):
+    """A model of another app, or None when that app is not installed (the check then reports no data)."""
+    if not django_apps.is_installed(f"apps.{label}"):
+        return None
+    return django_apps.get_model(label, name)
 
 
-@register(CheckCode.MODEL_VERSIONED, Severity.MEDIUM, _no_data)
+def _model_facts(qs: QuerySet[Initiative]) -> Iterator[Facts]:
+    registered, version = _model("mlops", "RegisteredModel"), _model("mlops", "ModelVersion")
+    if registered is None:
+        return _rows(qs, available=Value(False))
+    return _rows(
+        qs, available=Value(True),
+        has_version=Exists(version.objects.filter(registered_model__initiative=OuterRef("pk"))),
+        has_alias=Exists(registered.objects.filter(initiative=OuterRef("pk")).exclude(aliases={})),
+    )
+
+
+@register(CheckCode.MODEL_VERSIONED, Severity.MEDIUM, _model_facts)
 def model_versioned(row: Facts) -> Outcome:
-    return False, "No model registry data: link the initiative's MLflow models."
+    if not row["available"]:
+        return False, "MLflow integration is not installed: no model registry data."
+    if not row["has_version"]:
+        return False, "No registered model version is linked (link a registered model or tag it " \
+                      "pilotlight.initiative=<key>)."
+    if not row["has_alias"]:
+        return False, "Model versions are registered but none holds an alias (e.g. champion or production)."
+    return True, "A registered model version holds an alias."
 
 
-@register(CheckCode.MONITORING_ACTIVE, Severity.HIGH, _no_data)
+def _monitoring_facts(qs: QuerySet[Initiative]) -> Iterator[Facts]:
+    rule, alert = _model("mlops", "MonitoringRule"), _model("mlops", "Alert")
+    if rule is None:
+        return _rows(qs, available=Value(False))
+    return _rows(
+        qs, available=Value(True),
+        has_rule=Exists(rule.objects.filter(initiative=OuterRef("pk"), active=True)),
+        critical=Subquery(
+            alert.objects.filter(initiative=OuterRef("pk"), severity="critical").exclude(status="resolved")
+            .order_by().values("initiative").annotate(titles=ArrayAgg("title", order_by="title")).values("titles")[:1]
+        ),
+    )
+
+
+@register(CheckCode.MONITORING_ACTIVE, Severity.HIGH, _monitoring_facts)
 def monitoring_active(row: Facts) -> Outcome:
-    return False, "No monitoring data: add a monitoring rule for the initiative's model."
+    if not row["available"]:
+        return False, "MLflow integration is not installed: no monitoring data."
+    if not row["has_rule"]:
+        return False, "No active monitoring rule: add one on a quality or drift metric."
+    if row["critical"]:
+        return False, f"Open critical alert: {'; '.join(row['critical'])}."
+    return True, "Monitoring is active and no critical alert is open."
 
 
-@register(CheckCode.MODEL_CARD_PRESENT, Severity.MEDIUM, _no_data)
+def _scorecard_facts(check: str) -> Callable[[QuerySet[Initiative]], Iterator[Facts]]:
+    """Facts from the MLOps readiness scorecard (apps.mlops.selectors.readiness_compute: a fixed number of queries
+    for any number of initiatives), so model card and lineage mean the same here as on the Models tab."""
+
+    def facts(qs: QuerySet[Initiative]) -> Iterator[Facts]:
+        if not django_apps.is_installed("apps.mlops"):
+            return ({"id": pk, "status": None, "reason": ""} for pk in qs.values_list("id", flat=True))
+        from apps.mlops.selectors import readiness_compute
+
+        ids = list(qs.order_by().values_list("id", flat=True))
+        cards = readiness_compute(initiative_ids=ids)
+        rows = []
+        for pk in ids:
+            found = next((c for c in cards[pk].checks if c.code == check), None) if pk in cards else None
+            rows.append({"id": pk, "status": found.status if found else None, "reason": found.reason if found else ""})
+        return rows
+
+    return facts
+
+
+def _from_scorecard(row: Facts, missing: str) -> Outcome:
+    if row["status"] is None:
+        return False, missing
+    return row["status"] == "pass", row["reason"]
+
+
+@register(CheckCode.MODEL_CARD_PRESENT, Severity.MEDIUM, _scorecard_facts("model_card"))
 def model_card_present(row: Facts) -> Outcome:
-    return False, "No model card found."
+    return _from_scorecard(row, "MLflow integration is not installed: no model card found.")
 
 
-@register(CheckCode.LINEAGE_LOGGED, Severity.MEDIUM, _no_data)
+@register(CheckCode.LINEAGE_LOGGED, Severity.MEDIUM, _scorecard_facts("data_lineage"))
 def lineage_logged(row: Facts) -> Outcome:
-    return False, "No data lineage logged."
+    return _from_scorecard(row, "MLflow integration is not installed: no data lineage found.")
 
 
-@register(CheckCode.COSTS_ALLOCATED, Severity.LOW, _no_data)
+# --- cost facts (apps.costs, read-only) -----------------------------------------------------------------------------
+
+
+def _cost_facts(qs: QuerySet[Initiative]) -> Iterator[Facts]:
+    daily = _model("costs", "CostDaily")
+    if daily is None:
+        return _rows(qs, available=Value(False))
+    return _rows(qs, available=Value(True), has_cost=Exists(daily.objects.filter(initiative=OuterRef("pk"))))
+
+
+@register(CheckCode.COSTS_ALLOCATED, Severity.LOW, _cost_facts)
 def costs_allocated(row: Facts) -> Outcome:
-    return False, "No costs allocated to the initiative."
+    if not row["available"]:
+        return False, "Cost tracking is not installed."
+    if row["has_cost"]:
+        return True, "Cloud costs are allocated to the initiative."
+    return False, "No cloud cost is allocated to the initiative (tag resources pilotlight-initiative=<key> or add " \
+                  "an allocation rule)."
 
 
 def run_check(code: str, initiatives: QuerySet[Initiative]) -> dict[int, Outcome]:
@@ -203,7 +281,15 @@ READINESS_CHECKS = (CheckCode.MODEL_VERSIONED, CheckCode.MONITORING_ACTIVE, Chec
 
 
 def readiness_for(initiative: Initiative) -> tuple[bool, str]:
-    """MLOps readiness for the production gate: (all pass, the failing ones with their reasons)."""
+    """MLOps readiness for the production gate: every applicable check of the MLOps readiness scorecard passes
+    (apps.mlops); without that app, our own MLOps checks. Returns (ready, the failing checks with reasons)."""
+    if django_apps.is_installed("apps.mlops"):
+        from apps.mlops.selectors import readiness_compute
+
+        card = readiness_compute(initiative_ids=[initiative.pk]).get(initiative.pk)
+        failing = [f"{check.label}: {check.reason}" for check in (card.checks if card else [])
+                   if check.status == "fail"]
+        return (card is not None and not failing, " ".join(failing) or ("" if card else "No readiness data."))
     outcomes = run_checks_for(initiative, READINESS_CHECKS)
     failing = [reason for passed, reason in outcomes.values() if not passed]
     return (not failing, " ".join(failing))
