@@ -71,7 +71,9 @@ class Services:
 def services_start(settings_module: str) -> Services:
     """Resolve DATABASE_URL (starting the embedded server when unset) and the Celery broker for the children."""
     env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    # Always this command's settings: importing the `portal` package (portal/celery.py) has already defaulted
+    # DJANGO_SETTINGS_MODULE to the dev settings in this process, so a setdefault here would never apply.
+    env["DJANGO_SETTINGS_MODULE"] = settings_module
     env["PYTHONUNBUFFERED"] = "1"
     services = Services(env=env)
     if not env.get("DATABASE_URL"):

@@ -43,3 +43,18 @@ def test_unknown_arguments_are_refused_outside_test():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "unrecognised arguments: --bogus" in result.stderr
+
+
+def test_test_command_always_runs_pytest_with_the_test_settings():
+    # Given an environment that points Django at the dev settings (as importing portal.celery does)
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/unused", "HOME": "/tmp",
+           "DJANGO_SETTINGS_MODULE": "portal.settings.dev"}
+    # When the launcher runs pytest (collection only: no database needed)
+    result = subprocess.run(
+        [sys.executable, "-m", "portal.launcher", "test", "-p", "no:cacheprovider", "--collect-only",
+         "tests/test_launcher.py::test_demo_password_satisfies_the_password_length_rule"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    # Then pytest-django reports the test settings
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "settings: portal.settings.test" in result.stdout
