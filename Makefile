@@ -7,6 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pilotlight-installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: help venv demo test lint format migrate bench stop-db clean-db
 
@@ -15,7 +16,7 @@ help:
 	@echo "make test      run the whole test suite (PYTEST_ARGS='-k name' to narrow it)"
 	@echo "make lint      ruff check"
 	@echo "make migrate   apply database migrations"
-	@echo "make bench     run the benchmarks (bench/) and write docs/benchmarks.md"
+	@echo "make bench     run the benchmarks (bench/) and write docs/benchmarks.md (BENCH_ARGS='--sizes 100')"
 	@echo "make bench-smoke  tiny benchmark for CI: query counts must not grow with the portfolio"
 	@echo "make stop-db   stop the embedded PostgreSQL server (var/pgdata)"
 	@echo "make clean-db  stop it and delete var/pgdata and var/broker (all local data)"
@@ -47,7 +48,7 @@ migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 
 bench: $(STAMP)
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 .PHONY: bench-smoke
 bench-smoke: $(STAMP)
