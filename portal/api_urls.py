@@ -5,6 +5,8 @@ from rest_framework.routers import DefaultRouter
 from apps.accounts.api.urls import ROUTES as ACCOUNTS_ROUTES
 from apps.audit.api.urls import ROUTES as AUDIT_ROUTES
 from apps.core.api.urls import ROUTES as CORE_ROUTES
+from apps.costs.api.urls import ROUTES as COSTS_ROUTES
+from apps.costs.api.urls import URLS as COSTS_URLS
 from apps.kpis.api.urls import ROUTES as KPIS_ROUTES
 from apps.portfolio.api.urls import ROUTES as PORTFOLIO_ROUTES
 
@@ -12,5 +14,8 @@ router = DefaultRouter()
 for prefix, viewset, basename in [*ACCOUNTS_ROUTES, *PORTFOLIO_ROUTES, *KPIS_ROUTES, *CORE_ROUTES, *AUDIT_ROUTES]:
     router.register(prefix, viewset, basename=basename)
 
+for prefix, viewset, basename in COSTS_ROUTES:
+    router.register(prefix, viewset, basename=basename)
+
 app_name = "api"
-urlpatterns = router.urls
+urlpatterns = [*COSTS_URLS, *router.urls]

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portfolio:overview", permanent=False)),
     path("accounts/", include("apps.accounts.urls")),
     path("portfolio/", include("apps.portfolio.urls")),
+    path("costs/", include("apps.costs.urls")),
     path("audit/", include("apps.audit.urls")),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

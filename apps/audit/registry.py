@@ -19,6 +19,10 @@ VIA_GRANT = (
     "SELECT i.id, i.business_unit_id FROM portfolio_initiative i WHERE i.id = ($1->>'content_object_id')::bigint"
 )
 NO_SCOPE = ""
+VIA_RULE_TARGET = (  # cost allocation rules target an initiative or a business unit
+    "SELECT ($1->>'initiative_id')::bigint, COALESCE(($1->>'business_unit_id')::bigint, "
+    "(SELECT i.business_unit_id FROM portfolio_initiative i WHERE i.id = ($1->>'initiative_id')::bigint))"
+)
 VIA_EVIDENCE = (
     "SELECT i.id, i.business_unit_id FROM compliance_evidence e JOIN portfolio_initiative i ON i.id = e.initiative_id "
     "WHERE e.id = ($1->>'evidence_id')::bigint"
@@ -41,6 +45,11 @@ GOVERNED_TABLES: dict[str, str] = {
     "kpis_measurement": VIA_KPI,
     "portfolio_initiativeuserobjectpermission": VIA_GRANT,
     "portfolio_initiativegroupobjectpermission": VIA_GRANT,
+    # costs (apps/costs/migrations/0002_audit_capture.py); line items and rollups are not row-audited: each import
+    # and re-allocation is one security event (cost_import / cost_reallocation) instead.
+    "costs_costsource": NO_SCOPE,
+    "costs_allocationrule": VIA_RULE_TARGET,
+    "costs_fxrate": NO_SCOPE,
     # compliance (apps/compliance/migrations/0002_audit_triggers.py). compliance_finding's trigger skips updates that
     # change neither status nor severity (the nightly last_seen bump).
     "compliance_framework": NO_SCOPE,

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.kpis",
     "apps.audit",
     "apps.compliance",
+    "apps.costs",
     "apps.mlops",
 ]
 
@@ -153,6 +154,15 @@ PILOT_PURGATORY_DAYS = int(os.environ.get("PILOT_PURGATORY_DAYS", "180"))
 REPORTING_CURRENCY = os.environ.get("REPORTING_CURRENCY", "EUR")
 MEASUREMENT_BULK_MAX = int(os.environ.get("MEASUREMENT_BULK_MAX", "10000"))
 
+# --- Cloud costs (apps.costs): FOCUS imports, AWS/Azure pulls, allocation, ROI ---
+COST_IMPORT_MAX_BYTES = int(os.environ.get("COST_IMPORT_MAX_BYTES", str(2 * 1024**3)))  # per file, default 2 GB
+COST_IMPORT_DIR = Path(os.environ.get("COST_IMPORT_DIR", VAR_DIR / "cost-imports"))  # uploads, pulls, folders
+COST_IMPORT_MAX_ERRORS = int(os.environ.get("COST_IMPORT_MAX_ERRORS", "10000"))  # row errors kept per import
+COST_IMPORT_STALL_SECONDS = int(os.environ.get("COST_IMPORT_STALL_SECONDS", "900"))  # then a running import is retried
+COST_TAG_KEY = os.environ.get("COST_TAG_KEY", "pilotlight-initiative")  # tag convention: value = initiative key
+COST_TAG_CONVENTION_PRIORITY = int(os.environ.get("COST_TAG_CONVENTION_PRIORITY", "10"))
+COST_PULL_HOUR = int(os.environ.get("COST_PULL_HOUR", "4"))  # daily cloud cost pulls (TIME_ZONE)
+
 # --- Compliance (apps.compliance) ---
 # Stage gates refuse moves whose criteria are unmet (unless a gate review approved an exception).
 COMPLIANCE_GATES_ENABLED = env_bool("COMPLIANCE_GATES_ENABLED", True)
@@ -217,6 +227,8 @@ SPECTACULAR_SETTINGS = {
         "DecisionEnum": "apps.portfolio.choices.Decision",
         "JobStatusEnum": "apps.core.choices.JobStatus",
         "TrackStatusEnum": "apps.kpis.choices.TrackStatus",
+        "CostSourceKindEnum": "apps.costs.choices.SourceKind",
+        "AllocationRuleKindEnum": "apps.costs.choices.RuleKind",
     },
     # Swagger UI must not call out to validator.swagger.io: the docs work offline.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
@@ -250,6 +262,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "compliance-nightly-audit": {
         "task": "compliance.run_audit", "schedule": crontab(hour=COMPLIANCE_AUDIT_HOUR, minute=30),
     },
+    "costs-daily-pull": {"task": "costs.pull_all_sources", "schedule": crontab(hour=COST_PULL_HOUR, minute=15)},
+    "costs-recover-stalled-imports": {"task": "costs.recover_stalled_imports", "schedule": crontab(minute="*/10")},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
