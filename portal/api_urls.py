@@ -8,6 +8,7 @@ from apps.core.api.urls import ROUTES as CORE_ROUTES
 from apps.costs.api.urls import ROUTES as COSTS_ROUTES
 from apps.costs.api.urls import URLS as COSTS_URLS
 from apps.kpis.api.urls import ROUTES as KPIS_ROUTES
+from apps.mlops.api.urls import ROUTES as MLOPS_ROUTES
 from apps.portfolio.api.urls import ROUTES as PORTFOLIO_ROUTES
 
 router = DefaultRouter()
@@ -15,6 +16,8 @@ for prefix, viewset, basename in [*ACCOUNTS_ROUTES, *PORTFOLIO_ROUTES, *KPIS_ROU
     router.register(prefix, viewset, basename=basename)
 
 for prefix, viewset, basename in COSTS_ROUTES:
+    router.register(prefix, viewset, basename=basename)
+for prefix, viewset, basename in MLOPS_ROUTES:
     router.register(prefix, viewset, basename=basename)
 
 app_name = "api"

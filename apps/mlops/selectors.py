@@ -230,6 +230,13 @@ def alert_get(*, user, pk: int, action: str = "view") -> Alert:
     return get_restricted_or_404(alert_list(user=user), user, action, pk=pk)
 
 
+def changeable_initiative_ids(*, user, ids: set[int]) -> set[int]:
+    """Which of these initiatives the user may change (one query; none when `ids` is empty)."""
+    if not ids:
+        return set()
+    return set(restrict(Initiative.objects.filter(pk__in=ids), user, "change").values_list("pk", flat=True))
+
+
 def alert_counts(*, user) -> dict[str, int]:
     """Active alerts the user may see, by status (one query)."""
     rows = restrict(Alert.objects.exclude(status=AlertStatus.RESOLVED), user, "view").order_by().values(

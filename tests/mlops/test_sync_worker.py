@@ -42,8 +42,10 @@ def _redis_url() -> str | None:
 
 def _database_url() -> str:
     s = db.settings_dict
-    host, port = s["HOST"] or "127.0.0.1", s["PORT"] or 5432
-    return f"postgresql://{s['USER']}:{s.get('PASSWORD') or ''}@{host}:{port}/{s['NAME']}"
+    host, port, password = s["HOST"] or "127.0.0.1", s["PORT"] or 5432, s.get("PASSWORD") or ""
+    if host.startswith("/"):  # the embedded server listens on a unix socket
+        return f"postgresql://{s['USER']}:{password}@/{s['NAME']}?host={host}&port={port}"
+    return f"postgresql://{s['USER']}:{password}@{host}:{port}/{s['NAME']}"
 
 
 def _start_worker(queue: str, broker: str, log_path) -> subprocess.Popen:

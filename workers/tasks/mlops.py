@@ -34,7 +34,7 @@ def sync_connection(self, connection_id: int, job_id: int | None = None, full: b
     return mlflow_sync(connection_id=connection_id, job_id=job_id, full=full, final_attempt=final).as_dict()
 
 
-@shared_task(name="mlops.sync_due_connections", acks_late=True, time_limit=120)
+@shared_task(name="mlops.sync_due_connections", acks_late=True, time_limit=120, soft_time_limit=110)
 def sync_due_connections() -> int:
     """Queue a sync of every enabled connection (the beat schedule runs this every 15 minutes)."""
     from apps.mlops.services import connections_sync_due
@@ -42,7 +42,7 @@ def sync_due_connections() -> int:
     return len(connections_sync_due())
 
 
-@shared_task(name="mlops.test_connection", acks_late=True, time_limit=180)
+@shared_task(name="mlops.test_connection", acks_late=True, time_limit=180, soft_time_limit=170)
 def test_connection(connection_id: int, job_id: int | None = None) -> bool:
     """Talk to one connection's server once and record the outcome on the Job."""
     from apps.mlops.services import connection_test
@@ -50,7 +50,7 @@ def test_connection(connection_id: int, job_id: int | None = None) -> bool:
     return connection_test(connection_id=connection_id, job_id=job_id).ok
 
 
-@shared_task(name="mlops.notify_alert", acks_late=True, time_limit=120)
+@shared_task(name="mlops.notify_alert", acks_late=True, time_limit=120, soft_time_limit=110)
 def notify_alert(alert_id: int) -> bool:
     """Email a newly opened alert to the initiative owner and the rule's recipients (once)."""
     from apps.mlops.services import alert_notify
