@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api.urls import ROUTES as ACCOUNTS_ROUTES
 from apps.audit.api.urls import ROUTES as AUDIT_ROUTES
+from apps.compliance.api.urls import ROUTES as COMPLIANCE_ROUTES
 from apps.core.api.urls import ROUTES as CORE_ROUTES
 from apps.costs.api.urls import ROUTES as COSTS_ROUTES
 from apps.costs.api.urls import URLS as COSTS_URLS
@@ -18,6 +19,9 @@ for prefix, viewset, basename in [*ACCOUNTS_ROUTES, *PORTFOLIO_ROUTES, *KPIS_ROU
 for prefix, viewset, basename in COSTS_ROUTES:
     router.register(prefix, viewset, basename=basename)
 for prefix, viewset, basename in MLOPS_ROUTES:
+    router.register(prefix, viewset, basename=basename)
+
+for prefix, viewset, basename in COMPLIANCE_ROUTES:
     router.register(prefix, viewset, basename=basename)
 
 app_name = "api"

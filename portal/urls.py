@@ -9,6 +9,7 @@ urlpatterns = [
     path("portfolio/", include("apps.portfolio.urls")),
     path("costs/", include("apps.costs.urls")),
     path("audit/", include("apps.audit.urls")),
+    path("compliance/", include("apps.compliance.urls")),
     path("mlops/", include("apps.mlops.urls")),
     path("api/v1/", include("portal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -210,3 +210,9 @@ def compliance_audit_request(*, actor: User | None, initiative: Initiative | Non
 
     transaction.on_commit(enqueue)
     return job
+
+
+def compliance_audit_now(*, actor: User, initiative: Initiative) -> AuditSummary:
+    """Run the automated checks for one initiative right away (a few dozen queries) and record its findings."""
+    require_initiative_compliance_write(actor, initiative, "run its compliance checks")
+    return compliance_audit_run(initiative_ids=[initiative.pk])
