@@ -287,22 +287,35 @@ def _check_rows(cursor, view: str, errors: _Errors) -> None:
     missing_test = " OR ".join(f"{name} IS NULL" for name in focus.NOT_NULL_FIELDS)
     columns = [*focus.NOT_NULL_FIELDS, *(name for name in focus.DECIMAL_FIELDS if name not in focus.NOT_NULL_FIELDS)]
     pattern = r"^\s*" + focus.DECIMAL_PATTERN[1:-1] + r"\s*$"
+    params = {"pattern": pattern, "limit": errors.limit + 1}
     cursor.execute(
         f"SELECT file_no, line, {', '.join(columns)} FROM {view} WHERE {missing_test} OR {decimal_test} "
         f"ORDER BY file_no, line LIMIT %(limit)s",
-        {"pattern": pattern, "limit": errors.limit + 1},
+        params,
     )
-    for file_no, line, *values in cursor.fetchall():
+    rows = cursor.fetchall()
+    found = 0
+    for file_no, line, *values in rows:
         for name, value in zip(columns, values, strict=True):
             if value is None:
                 if name in focus.NOT_NULL_FIELDS:
                     errors.add(file_no, line, name, "", "required: the value is empty")
+                    found += 1
                 continue
             if name in focus.DECIMAL_FIELDS:
                 try:
                     focus.parse_decimal(value)
                 except FocusValueError as exc:
                     errors.add(file_no, line, name, value, str(exc))
+                    found += 1
+    if len(rows) > errors.limit:
+        # Too many to list: count every problem exactly (one more scan) so the report says how many there are.
+        problems = " + ".join(
+            [f"({name} IS NULL)::int" for name in focus.NOT_NULL_FIELDS]
+            + [f"({name} IS NOT NULL AND {name} !~ %(pattern)s)::int" for name in focus.DECIMAL_FIELDS]
+        )
+        cursor.execute(f"SELECT COALESCE(SUM({problems}), 0) FROM {view}", params)
+        errors.total += int(cursor.fetchone()[0]) - found
 
 
 def _check_distinct(cursor, view: str, import_id: int, errors: _Errors) -> None:
@@ -362,8 +375,12 @@ def _check_distinct(cursor, view: str, import_id: int, errors: _Errors) -> None:
             f"SELECT file_no, line, {name} FROM {view} WHERE {name} = ANY(%s) ORDER BY file_no, line LIMIT %s",
             [values, errors.limit + 1],
         )
-        for file_no, line, raw in cursor.fetchall():
+        rows = cursor.fetchall()
+        for file_no, line, raw in rows:
             errors.add(file_no, line, name, raw, reasons[raw])
+        if len(rows) > errors.limit:
+            cursor.execute(f"SELECT count(*) FROM {view} WHERE {name} = ANY(%s)", [values])
+            errors.total += cursor.fetchone()[0] - len(rows)
     cursor.execute(f"ANALYZE {mapping}")
 
 
@@ -385,8 +402,17 @@ def _check_periods(cursor, view: str, import_id: int, errors: _Errors) -> None:
         f"WHERE b.value::timestamptz <= a.value::timestamptz ORDER BY s.file_no, s.line LIMIT %s",
         [errors.limit + 1],
     )
-    for file_no, line, raw in cursor.fetchall():
+    rows = cursor.fetchall()
+    for file_no, line, raw in rows:
         errors.add(file_no, line, "charge_period_end", raw, "the charge period must end after it starts")
+    if len(rows) > errors.limit:
+        cursor.execute(
+            f"SELECT count(*) FROM {view} s "
+            f"JOIN {mapping} a ON a.kind = 'charge_period_start' AND a.raw = s.charge_period_start "
+            f"JOIN {mapping} b ON b.kind = 'charge_period_end' AND b.raw = s.charge_period_end "
+            f"WHERE b.value::timestamptz <= a.value::timestamptz"
+        )
+        errors.total += cursor.fetchone()[0] - len(rows)
 
 
 def validate(cursor, *, import_id: int, view: str, staged: list[StagedFile]) -> None:

@@ -330,20 +330,27 @@ def iter_copy_chunks(path: Path, layout: FocusLayout, *, on_read: Callable[[int]
         yield from _parquet_chunks(path, layout, on_read)
         return
     lines = 0
+    pending = bytearray()
     with _open_text_stream(path, layout.format, on_read) as stream:
         while True:
             try:
-                chunk = stream.read(CHUNK_BYTES)
+                # read1: one decompression step at a time, so a truncated stream still yields what came before.
+                piece = stream.read1(CHUNK_BYTES)
             except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+                lines += pending.count(b"\n")
                 reason = "is truncated" if isinstance(exc, EOFError) else f"is corrupt ({exc})"
                 raise FocusFileError(
                     f"The gzip file {reason}: it ends after line {lines + 1}; nothing was imported.",
                     line=lines + 1,
                 ) from exc
-            if not chunk:
+            if piece:
+                pending += piece
+            if pending and (not piece or len(pending) >= CHUNK_BYTES):
+                lines += pending.count(b"\n")
+                yield bytes(pending)
+                pending.clear()
+            if not piece:
                 return
-            lines += chunk.count(b"\n")
-            yield chunk
 
 
 def _parquet_file(path: Path):
@@ -365,9 +372,8 @@ def _parquet_to_text(array):
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return array
     if pa.types.is_timestamp(kind):
-        if kind.tz is None:
-            array = pc.assume_timezone(array, "UTC")
-        return pc.strftime(array, format="%Y-%m-%dT%H:%M:%S", timezone="UTC")
+        # Naive timestamps are UTC (FOCUS); zoned ones are converted to UTC.
+        return pc.strftime(pc.cast(array, pa.timestamp(kind.unit, tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ")
     if pa.types.is_map(kind) or pa.types.is_struct(kind) or pa.types.is_list(kind):
         values = []
         for item in array.to_pylist():
