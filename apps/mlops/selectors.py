@@ -54,7 +54,7 @@ def connection_list(*, user) -> QuerySet[MLflowConnection]:
         raise PermissionDenied("Only portfolio admins manage MLflow connections.")
     return MLflowConnection.objects.select_related("state", "state__last_job", "created_by").annotate(
         link_count=Count("links", distinct=True)
-    )
+    ).order_by("name", "id")
 
 
 def connection_get(*, user, pk: int) -> MLflowConnection:
@@ -121,7 +121,8 @@ def data_ages(*, connection_ids: list[int] | None = None) -> list[DataAge]:
 
 def experiment_list(*, user, initiative: Initiative | None = None) -> QuerySet[Experiment]:
     """Experiments the user may see (linked to an initiative they see; unlinked ones for portfolio-wide readers)."""
-    queryset = Experiment.objects.select_related("initiative", "connection").annotate(run_count=Count("runs"))
+    queryset = Experiment.objects.select_related("initiative", "connection").annotate(
+        run_count=Count("runs")).order_by("name", "id")
     if initiative is not None:
         queryset = queryset.filter(initiative=initiative)
     return restrict(queryset, user, "view")
@@ -144,7 +145,7 @@ def registered_model_list(*, user, initiative: Initiative | None = None, with_ve
                           ) -> QuerySet[RegisteredModel]:
     """Registered models the user may see, with their version count (and versions, newest first, if asked)."""
     queryset = RegisteredModel.objects.select_related("initiative", "connection").annotate(
-        version_count=Count("versions"), latest_version=Max("versions__version"))
+        version_count=Count("versions"), latest_version=Max("versions__version")).order_by("name", "id")
     if initiative is not None:
         queryset = queryset.filter(initiative=initiative)
     if with_versions:
@@ -207,7 +208,8 @@ def production_initiatives_without_model(*, user) -> QuerySet[Initiative]:
 def rule_list(*, user, initiative: Initiative | None = None) -> QuerySet[MonitoringRule]:
     """Monitoring rules the user may see, with the number of active alerts."""
     queryset = MonitoringRule.objects.select_related("initiative", "created_by").annotate(
-        active_alerts=Count("alerts", filter=~Q(alerts__status=AlertStatus.RESOLVED)))
+        active_alerts=Count("alerts", filter=~Q(alerts__status=AlertStatus.RESOLVED))).order_by(
+        "initiative_id", "name", "id")
     if initiative is not None:
         queryset = queryset.filter(initiative=initiative)
     return restrict(queryset, user, "view")

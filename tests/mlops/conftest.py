@@ -239,3 +239,11 @@ def proxy(mlflow_server):
 
 def basic_header(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+@pytest.fixture
+def auditor_user(db):
+    from apps.accounts.choices import GlobalRole
+    from tests.factories import make_user
+
+    return make_user(role=GlobalRole.AUDITOR, username="auditor")

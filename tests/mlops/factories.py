@@ -1,7 +1,8 @@
 """Synced MLOps rows for tests that do not need an MLflow server (pages, API, access, query counts).
 
 The sync is the only writer of synced tables in the product; here they are created directly, as a sync would
-leave them, so that page and API tests run in milliseconds.
+leave them (with the pilotlight.initiative tags that link them, so link resolution keeps them), so that page and
+API tests run in milliseconds.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def make_model(conn: MLflowConnection, initiative=None, *, name: str | None = No
     aliases = aliases if aliases is not None else {"champion": versions}
     model = RegisteredModel.objects.create(
         connection=conn, name=name or f"model-{next(_ids)}", description=description, aliases=aliases,
-        initiative=initiative, link_source="tag" if initiative else "", synced_at=timezone.now(),
+        tags={"pilotlight.initiative": initiative.key} if initiative else {}, initiative=initiative,
+        link_source="tag" if initiative else "", synced_at=timezone.now(),
         mlflow_created_at=timezone.now() - timedelta(days=30),
     )
     by_version: dict[int, list[str]] = {}
