@@ -48,6 +48,7 @@ class CostManagementRetryPolicy(RetryPolicy):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("retry_total", 6)
+        kwargs.setdefault("retry_status", 6)
         kwargs.setdefault("retry_backoff_factor", 2.0)
         super().__init__(**kwargs)
 
