@@ -24,7 +24,9 @@ from django.views.decorators.http import require_http_methods
 
 from apps.accounts.models import User
 from apps.accounts.selectors import business_unit_list, user_access_scope, user_list_active
+from apps.compliance.selectors import compliance_initiative_summary
 from apps.core.access import can
+from apps.costs.selectors import costs_initiative_summary
 from apps.kpis.calculations import KPIStatus
 from apps.kpis.models import KPI, Measurement
 from apps.kpis.selectors import kpi_get, kpi_list, kpi_status_of, measurement_list
@@ -37,6 +39,7 @@ from apps.kpis.services import (
     measurements_parse_csv,
     measurements_record_bulk,
 )
+from apps.mlops.selectors import mlops_initiative_summary
 from apps.portfolio import charts
 from apps.portfolio.choices import LIFECYCLE, Stage
 from apps.portfolio.filters import InitiativeFilterSet
@@ -206,6 +209,10 @@ def initiative_detail(request: HttpRequest, key: str) -> HttpResponse:
         "can_move": can_move_stage(user, initiative),
         "can_manage_access": can_manage_grants(user, initiative),
         "realized_total": sum(realized) if realized else None,
+        # The MLOps, cost and compliance cards: each app's selector, read from our database only.
+        "mlops_summary": mlops_initiative_summary(user=user, initiative=initiative),
+        "costs_summary": costs_initiative_summary(user=user, initiative=initiative),
+        "compliance_summary": compliance_initiative_summary(user=user, initiative=initiative),
     }
     return render(request, "portfolio/initiative_detail.html", context)
 

@@ -645,4 +645,5 @@ def test_overview_list_and_detail_query_counts_do_not_grow_with_the_portfolio(cl
 
     assert Initiative.objects.count() == 50
     assert large == small
-    assert max(small) <= 20
+    assert max(small[:3]) <= 20
+    assert small[3] <= 32  # the detail page also embeds the MLOps, cost and compliance cards (fixed queries each)
