@@ -109,7 +109,7 @@ def cost_source_get(*, user, pk: int) -> CostSource:
 
 def cost_import_list(*, user, source: CostSource | None = None) -> QuerySet[CostImport]:
     """Imports (newest first) with their source and job, for executives and portfolio admins."""
-    queryset = CostImport.objects.select_related("source", "job", "requested_by")
+    queryset = CostImport.objects.select_related("source", "job__requested_by", "requested_by")
     if source is not None:
         queryset = queryset.filter(source=source)
     return queryset if _require_cost_reader(user) else queryset.none()
