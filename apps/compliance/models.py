@@ -476,3 +476,45 @@ class GateReviewApproval(models.Model):
 
     def __str__(self) -> str:
         return f"{self.review_id}: {self.approver_id} {self.decision}"
+
+
+class PostureProfile(models.Model):
+    """Cache marker: the applicability profile (tier|role|AI type|stage|personal data) and reference-data version
+    an initiative's InitiativePosture rows were computed for. Derived data (apps.compliance.posture), not audited."""
+
+    initiative = models.OneToOneField(Initiative, primary_key=True, on_delete=models.CASCADE,
+                                      related_name="posture_profile")
+    profile = models.CharField(max_length=160)
+    version = models.CharField(max_length=64)
+    refreshed_at = models.DateTimeField()
+
+    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
+    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
+    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id}: {self.profile}"
+
+
+class InitiativePosture(models.Model):
+    """Cache: how many of a framework's requirements apply to an initiative and how many are compliant, partial,
+    non-compliant or not applicable. The posture heatmap sums these; derived data, refreshed by
+    apps.compliance.posture (stale rows are recomputed before they are read), not audited."""
+
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="+")
+    framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="+")
+    applicable = models.PositiveIntegerField(default=0)
+    compliant = models.PositiveIntegerField(default=0)
+    partial = models.PositiveIntegerField(default=0)
+    non_compliant = models.PositiveIntegerField(default=0)
+    not_applicable = models.PositiveIntegerField(default=0)
+
+    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
+    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
+    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["initiative", "framework"], name="unique_initiative_posture")]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} × {self.framework_id}: {self.compliant}/{self.applicable}"

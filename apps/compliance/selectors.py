@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.accounts.models import BusinessUnit
-from apps.compliance.applicability import applicable_sql, applicable_to
+from apps.compliance.applicability import applicable_to
 from apps.compliance.choices import (
     HIGH_SEVERITIES,
     SEVERITY_RANK,
@@ -424,39 +424,36 @@ class Posture:
         return self.cells.get((unit_id, framework_id))
 
 
-_POSTURE_SQL = f"""
-WITH scoped AS ({{scoped}}),
-i AS (
-    SELECT id, business_unit_id, risk_tier, operator_role, ai_type, stage, processes_personal_data
-    FROM portfolio_initiative WHERE id IN (SELECT id FROM scoped) AND stage <> ALL(%s)
-),
-app AS (
-    SELECT i.business_unit_id AS unit_id, r.framework_id, i.id AS initiative_id, r.id AS requirement_id
-    FROM i CROSS JOIN compliance_requirement r JOIN compliance_framework f ON f.id = r.framework_id
-    WHERE {applicable_sql()}
-)
-SELECT app.unit_id, app.framework_id, COALESCE(rr.status, %s) AS status, COUNT(*)
-FROM app LEFT JOIN compliance_requirementresult rr
-    ON rr.initiative_id = app.initiative_id AND rr.requirement_id = app.requirement_id
-GROUP BY 1, 2, 3
+_POSTURE_SQL = """
+SELECT i.business_unit_id, p.framework_id, SUM(p.applicable), SUM(p.compliant), SUM(p.partial),
+       SUM(p.non_compliant), SUM(p.not_applicable)
+FROM compliance_initiativeposture p JOIN portfolio_initiative i ON i.id = p.initiative_id
+WHERE i.id IN ({scoped}) AND i.stage <> ALL(%s)
+GROUP BY 1, 2
 """
 
 
 def compliance_posture(*, user) -> Posture:
     """Business unit × framework: how many applicable requirements of the unit's active initiatives are compliant,
-    partial, non-compliant, not applicable or not assessed. Three queries at any portfolio size."""
+    partial, non-compliant, not applicable or not assessed. Reads the posture cache (apps.compliance.posture) after
+    recomputing the entries of initiatives in scope that changed since; five queries when nothing changed."""
+    from apps.compliance.posture import posture_refresh, posture_stale_ids, reference_version
+
     scoped_sql, scoped_params = restrict(Initiative.objects.all(), user, "view").values("id").query.sql_with_params()
+    stale = posture_stale_ids(scoped_sql=scoped_sql, params=list(scoped_params), version=reference_version())
+    if stale:
+        posture_refresh(initiative_ids=stale)
     with connection.cursor() as cursor:
-        cursor.execute(_POSTURE_SQL.format(scoped=scoped_sql),
-                       [*scoped_params, list(TERMINAL_STAGES), ResultStatus.NOT_ASSESSED])
+        cursor.execute(_POSTURE_SQL.format(scoped=scoped_sql), [*scoped_params, list(TERMINAL_STAGES)])
         rows = cursor.fetchall()
     cells: dict[tuple[int, int], PostureCell] = {}
-    for unit_id, framework_id, status, count in rows:
-        cell = cells.get((unit_id, framework_id))
-        if cell is None:
-            cell = cells[(unit_id, framework_id)] = PostureCell(unit_id, framework_id, dict.fromkeys(
-                ResultStatus.values, 0))
-        cell.counts[status] += count
+    for unit_id, framework_id, applicable, compliant, partial, non_compliant, not_applicable in rows:
+        counts = {
+            ResultStatus.COMPLIANT: compliant, ResultStatus.PARTIAL: partial,
+            ResultStatus.NON_COMPLIANT: non_compliant, ResultStatus.NOT_APPLICABLE: not_applicable,
+            ResultStatus.NOT_ASSESSED: applicable - compliant - partial - non_compliant - not_applicable,
+        }
+        cells[(unit_id, framework_id)] = PostureCell(unit_id, framework_id, {k: int(v) for k, v in counts.items()})
     units = list(BusinessUnit.objects.filter(pk__in={unit_id for unit_id, _ in cells}).order_by("path"))
     frameworks = list(Framework.objects.filter(active=True).order_by("short_name", "id"))
     return Posture(units=units, frameworks=frameworks, cells=cells)

@@ -87,7 +87,7 @@ class _Base(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericVi
     partial_update=_update("Change a framework (description, dates, active)", s.FrameworkUpdateInputSerializer,
                            s.FrameworkOutputSerializer),
 )
-class FrameworkViewSet(_Base, mixins.CreateModelMixin, mixins.UpdateModelMixin):
+class FrameworkViewSet(_Base, mixins.CreateModelMixin):
     serializer_class = s.FrameworkOutputSerializer
     filter_backends: list = []
     lookup_field = "slug"
@@ -115,7 +115,7 @@ class FrameworkViewSet(_Base, mixins.CreateModelMixin, mixins.UpdateModelMixin):
     partial_update=_update("Change a requirement's text, applicability or checks",
                            s.RequirementUpdateInputSerializer, s.RequirementOutputSerializer),
 )
-class RequirementViewSet(_Base, mixins.CreateModelMixin, mixins.UpdateModelMixin):
+class RequirementViewSet(_Base, mixins.CreateModelMixin):
     serializer_class = s.RequirementOutputSerializer
     filterset_class = RequirementFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -207,7 +207,7 @@ class AssessmentViewSet(_Base, mixins.CreateModelMixin):
                            "Setting the status of an automatic result takes it over from the checks unless "
                            "`automatic` is true. Clears an earlier sign-off."),
 )
-class RequirementResultViewSet(_Base, mixins.UpdateModelMixin):
+class RequirementResultViewSet(_Base):
     serializer_class = s.ResultOutputSerializer
     filterset_class = ResultFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -313,7 +313,7 @@ class FindingViewSet(_Base):
     create=_create("Add a risk to an initiative's register", s.RiskInputSerializer, s.RiskOutputSerializer),
     partial_update=_update("Change a risk", s.RiskUpdateInputSerializer, s.RiskOutputSerializer),
 )
-class RiskViewSet(_Base, mixins.CreateModelMixin, mixins.UpdateModelMixin):
+class RiskViewSet(_Base, mixins.CreateModelMixin):
     serializer_class = s.RiskOutputSerializer
     filterset_class = RiskFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -337,7 +337,7 @@ class RiskViewSet(_Base, mixins.CreateModelMixin, mixins.UpdateModelMixin):
     create=_create("Register a data asset", s.DataAssetInputSerializer, s.DataAssetOutputSerializer),
     partial_update=_update("Change a data asset", s.DataAssetUpdateInputSerializer, s.DataAssetOutputSerializer),
 )
-class DataAssetViewSet(_Base, mixins.CreateModelMixin, mixins.UpdateModelMixin):
+class DataAssetViewSet(_Base, mixins.CreateModelMixin):
     serializer_class = s.DataAssetOutputSerializer
     filterset_class = DataAssetFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]

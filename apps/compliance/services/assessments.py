@@ -15,6 +15,7 @@ from apps.compliance.permissions import (
     require_compliance_writer,
     require_initiative_compliance_write,
 )
+from apps.compliance.posture import posture_refresh
 from apps.portfolio.models import Initiative
 
 _SYNC_SQL = f"""
@@ -90,6 +91,7 @@ def result_set(*, actor: User, result: RequirementResult, status: str, note: str
     result.reviewed_at = None
     result.review_comment = ""
     result.save()
+    posture_refresh(initiative_ids=[result.initiative_id])
     if status not in ASSESSED_STATUSES or status == ResultStatus.NON_COMPLIANT:
         _revert_approval(result.assessment, f"Reopened: {result.requirement.code} set to {status} by {actor}.")
     return result

@@ -21,6 +21,7 @@ from apps.compliance.checks import REGISTRY
 from apps.compliance.choices import FindingStatus, ResultStatus
 from apps.compliance.models import Finding
 from apps.compliance.permissions import require_initiative_compliance_write
+from apps.compliance.posture import posture_refresh
 from apps.compliance.services.assessments import assessments_sync_results
 from apps.core.models import Job
 from apps.core.services import job_create, job_progress, job_start, job_succeed
@@ -71,21 +72,25 @@ _UPSERT_SQL = """
 """
 
 _RESULTS_SQL = """
-    WITH failing(initiative_id, code) AS (SELECT * FROM unnest(%(fail_ids)s::bigint[], %(fail_codes)s::varchar[])),
+    WITH failing AS (
+        SELECT DISTINCT t.initiative_id, t.code
+        FROM unnest(%(fail_ids)s::bigint[], %(fail_codes)s::varchar[]) AS t(initiative_id, code)
+    ),
     computed AS (
-        SELECT rr.id,
-               CASE WHEN EXISTS (SELECT 1 FROM failing fl WHERE fl.initiative_id = rr.initiative_id
-                                 AND fl.code = ANY(r.checks))
-                    THEN %(non_compliant)s ELSE %(compliant)s END AS status
+        SELECT rr.id, bool_or(fl.initiative_id IS NOT NULL) AS fails
         FROM compliance_requirementresult rr
         JOIN compliance_requirement r ON r.id = rr.requirement_id
-        WHERE rr.automatic AND cardinality(r.checks) > 0 AND rr.initiative_id = ANY(%(evaluated)s::bigint[])
+        JOIN portfolio_initiative i ON i.id = rr.initiative_id AND i.stage <> ALL(%(terminal)s::varchar[])
+        CROSS JOIN LATERAL unnest(r.checks) AS c(code)
+        LEFT JOIN failing fl ON fl.initiative_id = rr.initiative_id AND fl.code = c.code
+        WHERE rr.automatic AND (%(evaluated)s::bigint[] IS NULL OR rr.initiative_id = ANY(%(evaluated)s::bigint[]))
+        GROUP BY rr.id
     )
     UPDATE compliance_requirementresult rr
-    SET status = c.status, updated_at = %(now)s, updated_by_id = NULL, reviewed_by_id = NULL, reviewed_at = NULL,
-        review_comment = ''
+    SET status = CASE WHEN c.fails THEN %(non_compliant)s ELSE %(compliant)s END, updated_at = %(now)s,
+        updated_by_id = NULL, reviewed_by_id = NULL, reviewed_at = NULL, review_comment = ''
     FROM computed c
-    WHERE rr.id = c.id AND rr.status IS DISTINCT FROM c.status
+    WHERE rr.id = c.id AND rr.status IS DISTINCT FROM (CASE WHEN c.fails THEN %(non_compliant)s ELSE %(compliant)s END)
 """
 
 
@@ -181,10 +186,12 @@ def _run(summary: AuditSummary, initiative_ids: list[int] | None, job_id: int | 
         with connection.cursor() as cursor:
             cursor.execute(_RESULTS_SQL, {
                 "fail_ids": [k[0] for k in failing_all], "fail_codes": [k[1] for k in failing_all],
-                "evaluated": sorted(evaluated_ids), "now": now,
+                "evaluated": sorted(evaluated_ids) if initiative_ids is not None else None, "now": now,
+                "terminal": list(TERMINAL_STAGES),
                 "compliant": ResultStatus.COMPLIANT, "non_compliant": ResultStatus.NON_COMPLIANT,
             })
             summary.results_updated = cursor.rowcount
+        posture_refresh(initiative_ids=initiative_ids)
     if job_id:
         job_succeed(job_id=job_id, result=asdict(summary),
                     message=f"{summary.opened + summary.reopened} opened, {summary.resolved} resolved")
