@@ -287,9 +287,10 @@ def readiness_for(initiative: Initiative) -> tuple[bool, str]:
         from apps.mlops.selectors import readiness_compute
 
         card = readiness_compute(initiative_ids=[initiative.pk]).get(initiative.pk)
-        failing = [f"{check.label}: {check.reason}" for check in (card.checks if card else [])
-                   if check.status == "fail"]
-        return (card is not None and not failing, " ".join(failing) or ("" if card else "No readiness data."))
+        failing = [check.label.lower() for check in (card.checks if card else []) if check.status == "fail"]
+        if card is None:
+            return False, "no readiness data"
+        return not failing, (f"failing: {'; '.join(failing)} (see the Models tab)" if failing else "")
     outcomes = run_checks_for(initiative, READINESS_CHECKS)
     failing = [reason for passed, reason in outcomes.values() if not passed]
     return (not failing, " ".join(failing))

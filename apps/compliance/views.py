@@ -21,7 +21,15 @@ from apps.accounts.selectors import business_unit_list, user_access_scope, user_
 from apps.audit.choices import SecurityAction
 from apps.audit.services import audit_security_event
 from apps.compliance import charts, selectors, services
-from apps.compliance.choices import FindingStatus, GateReviewStatus, ResultStatus, Severity
+from apps.compliance.choices import (
+    CheckCode,
+    FindingStatus,
+    GateReviewStatus,
+    ResultStatus,
+    RiskCategory,
+    RiskStatus,
+    Severity,
+)
 from apps.compliance.filters import DataAssetFilterSet, FindingFilterSet, RiskFilterSet
 from apps.compliance.forms import (
     AssessmentStartForm,
@@ -374,6 +382,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     filterset = FindingFilterSet(params, queryset=selectors.finding_list(user=request.user))
     return render(request, "compliance/finding_list.html", {
         "page": _page(request, filterset.qs), "filter": filterset, "severities": Severity.choices,
+        "checks": CheckCode.choices,
     })
 
 
@@ -387,7 +396,7 @@ def risk_list(request: HttpRequest) -> HttpResponse:
         "risk_chart": charts.risk_matrix_figure(matrix.counts) if matrix.total else None,
         "residual_chart": charts.risk_matrix_figure(matrix.residual, title="Residual risks")
         if matrix.residual else None,
-        "today": timezone.localdate(),
+        "today": timezone.localdate(), "categories": RiskCategory.choices, "risk_statuses": RiskStatus.choices,
     })
 
 
