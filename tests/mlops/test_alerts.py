@@ -86,8 +86,9 @@ def test_drift_series_opens_an_alert_emails_and_resolves_itself(connection, watc
     # when two consecutive drift scores reach the 0.25 limit and the connection syncs
     _log_day(mlflow_client, watched, 2, 0.31)
     _log_day(mlflow_client, watched, 3, 0.42)
+    # (the runs are back-dated one per day, so a full reconcile picks them up whatever the watermark)
     with django_capture_on_commit_callbacks(execute=True):
-        result = mlflow_sync(connection_id=connection.pk)
+        result = mlflow_sync(connection_id=connection.pk, full=True)
 
     # then one critical alert is open with the observed value and the reason
     assert result.alerts_opened == 1
@@ -110,7 +111,7 @@ def test_drift_series_opens_an_alert_emails_and_resolves_itself(connection, watc
 
     # when the drift score falls back below the limit
     _log_day(mlflow_client, watched, 4, 0.1)
-    result = mlflow_sync(connection_id=connection.pk)
+    result = mlflow_sync(connection_id=connection.pk, full=True)
 
     # then the alert resolved itself, and no further email was sent
     alert.refresh_from_db()
