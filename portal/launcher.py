@@ -84,8 +84,10 @@ def services_start(settings_module: str) -> Services:
              + " the embedded PostgreSQL server in var/pgdata")
         env["DATABASE_URL"] = embedded_database_url()
         services.started_database = not was_running
+    # CELERY_BROKER_URL stays unset when it is: the settings then default to filesystem://. Exporting it would
+    # also override any broker a test configures on the app (Celery prefers the environment variable).
     if not env.get("CELERY_BROKER_URL"):
-        env["CELERY_BROKER_URL"] = "filesystem://"
+        env.pop("CELERY_BROKER_URL", None)
     return services
 
 

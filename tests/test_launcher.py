@@ -58,3 +58,23 @@ def test_test_command_always_runs_pytest_with_the_test_settings():
     # Then pytest-django reports the test settings
     assert result.returncode == 0, result.stdout[-2000:]
     assert "settings: portal.settings.test" in result.stdout
+
+
+def test_children_get_no_broker_variable_when_none_is_configured(monkeypatch):
+    # Given a database URL and no broker (Celery would let an exported CELERY_BROKER_URL override any broker a test
+    # configures on the app, so the settings' filesystem:// default must stay a default)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/unused")
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    # When the launcher prepares the children's environment
+    services = launcher.services_start("portal.settings.test")
+    # Then it passes the database on, starts nothing, and leaves the broker to the settings
+    assert services.env["DATABASE_URL"] == "postgresql://postgres@127.0.0.1:5432/unused"
+    assert services.env["DJANGO_SETTINGS_MODULE"] == "portal.settings.test"
+    assert "CELERY_BROKER_URL" not in services.env
+    assert services.started_database is False
+
+
+def test_children_keep_a_configured_broker(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/unused")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    assert launcher.services_start("portal.settings.dev").env["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/0"
