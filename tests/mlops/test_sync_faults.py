@@ -201,9 +201,14 @@ def test_a_concurrent_sync_of_the_same_connection_is_skipped(connection, seeded_
         # when a sync starts
         result = mlflow_sync(connection_id=connection.pk)
 
-        # then it is skipped, writing nothing
+        # then it is skipped, writing nothing; a separately queued job ends as done with the reason
         assert result.status == "skipped" and "Another sync" in result.message
         assert row_versions() == before
+        job = _job(connection)
+        mlflow_sync(connection_id=connection.pk, job_id=job.pk)
+        job.refresh_from_db()
+        assert (job.status, job.message) == (JobStatus.SUCCEEDED, "Another sync of this connection is running; "
+                                                                  "skipped.")
     finally:
         other.close()
 

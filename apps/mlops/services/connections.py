@@ -170,7 +170,7 @@ def connection_test(*, connection_id: int, job_id: int | None = None) -> wire.Se
     """Talk to the server once: authenticate and list an experiment. Records the outcome on the Job."""
     connection = MLflowConnection.objects.get(pk=connection_id)
     if job_id:
-        job_start(job_id=job_id, message=f"Testing {connection.tracking_uri}")
+        job_start(job_id=job_id, total=1, message=f"Testing {connection.tracking_uri}")
     try:
         with wire.MlflowRestClient(connection_config(connection)) as client:
             check = client.check()

@@ -388,6 +388,7 @@ def mlflow_sync(*, connection_id: int, job_id: int | None = None, full: bool | N
         result.status, result.message = "skipped", "Another sync of this connection is running; skipped."
         # A redelivered copy of the running task must not touch its job; a separately queued job ends here.
         if job_id and Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).exists():
+            job_progress(job_id=job_id, done=0, total=0)
             job_succeed(job_id=job_id, result=result.as_dict(), message=result.message)
         return result
     reporter: _Reporter | None = None
