@@ -190,7 +190,8 @@ def markdown(report: dict) -> str:
         "",
         f"Measured {report['date']} on {m['cpu']} ({m['nproc']} cores, {m['ram_gib']} GiB), PostgreSQL "
         f"{m['postgresql']}, MLflow server {report['mlflow_version']} (sqlite backend, one worker) on the same "
-        "machine. `python -m bench.mlflow_sync`.",
+        f"machine (load average {report['load_average'][0]:.1f} at the start, {report['load_average'][1]:.1f} at "
+        "the end: other work on the machine slows both the baseline and the sync). `python -m bench.mlflow_sync`.",
         "",
         f"Server: {report['runs']:,} runs x {report['metrics']} metrics (plus 5 params and 3 tags each) in "
         f"{EXPERIMENTS} experiments, {MODELS} registered models x 3 versions with aliases.",
@@ -242,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from apps.mlops.demo import start_demo_mlflow_server
 
+    load_start = os.getloadavg()[0]
     url, server = start_demo_mlflow_server(VAR_DIR / "bench", port=_free_port())
     log(f"mlflow server at {url}")
     server_pg = server_url()
@@ -282,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             "mlflow_version": mlflow_version, "runs": args.runs, "metrics": args.metrics, "raw": raw,
             "raw_samples": raws, "full": full, "incremental": incremental,
             "full_runs_per_second": round(full["runs"] / full["seconds"], 1),
+            "load_average": [round(load_start, 2), round(os.getloadavg()[0], 2)],
         }
     finally:
         connections.close_all()
