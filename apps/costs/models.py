@@ -15,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -24,6 +25,8 @@ from apps.costs.choices import AwsMetric, AzureCostType, ImportOrigin, ImportSta
 from apps.portfolio.models import Initiative
 
 DEFAULT_TAG_KEY = "pilotlight-initiative"
+# Amounts and quantities must be finite and below 10^18 (NaN and Infinity are numeric in PostgreSQL: refused here).
+AMOUNT_LIMIT = Decimal(10) ** 18
 
 
 class Amount(models.DecimalField):
@@ -190,9 +193,22 @@ class CostRecord(models.Model):
     extra = models.JSONField(null=True, blank=True, help_text="The file's x_ custom columns.")
 
     class Meta:
+        # Few, cheap indexes: each one costs import time on every line. (source, start) serves the replacement
+        # delete and the rollup; the BRIN index date-range filters; the primary key the newest-first listing.
         indexes = [
             models.Index(fields=["source", "charge_period_start"], name="costrecord_source_start"),
-            models.Index(fields=["dimension", "charge_period_start"], name="costrecord_dimension_start"),
+            BrinIndex(fields=["charge_period_start"], name="costrecord_start_brin"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(billed_cost__gt=-AMOUNT_LIMIT, billed_cost__lt=AMOUNT_LIMIT),
+                                   name="costrecord_billed_cost_finite"),
+            models.CheckConstraint(
+                condition=models.Q(effective_cost__gt=-AMOUNT_LIMIT, effective_cost__lt=AMOUNT_LIMIT),
+                name="costrecord_effective_cost_finite"),
+            models.CheckConstraint(
+                condition=models.Q(consumed_quantity__isnull=True)
+                | models.Q(consumed_quantity__gt=-AMOUNT_LIMIT, consumed_quantity__lt=AMOUNT_LIMIT),
+                name="costrecord_consumed_quantity_finite"),
         ]
 
     def __str__(self) -> str:

@@ -19,18 +19,19 @@ commits at once or not at all.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 from django.conf import settings
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import DataError, IntegrityError, close_old_connections, connection, connections, transaction
 
 from apps.costs import allocation
 from apps.integrations import focus
@@ -84,6 +85,7 @@ class StagedFile:
     table: str
     layout: FocusLayout
     column_of: dict[str, str]  # field -> staging column (c1..cN)
+    rows: int = 0
 
 
 class Progress:
@@ -217,12 +219,15 @@ def stage_files(cursor, *, import_id: int, files: list[dict], progress: Progress
             where = f" line {error.line}" if error.line else ""
             raise ImportRejected(f"{name}{where}: {error.reason}", [error]) from exc
         done_bytes = start + size
-        cursor.execute(f"SELECT count(*) FROM {table}")
-        if cursor.fetchone()[0] == 0:
+        count = cursor.rowcount
+        if count is None or count < 0:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            count = cursor.fetchone()[0]
+        if count == 0:
             raise ImportRejected(f"{name} has a header but no cost rows.",
                                  [RowError(name, layout.first_line, "", "", "no data rows after the header")])
         cursor.execute(f"ANALYZE {table}")
-        staged.append(staged_file)
+        staged.append(dataclasses.replace(staged_file, rows=count))
     return staged
 
 
@@ -258,6 +263,8 @@ class _Errors:
         self.items: list[RowError] = []
         self.total = 0
         self.limit = settings.COST_IMPORT_MAX_ERRORS
+        self.period: tuple[datetime | None, datetime | None] = (None, None)
+        self.rows_checked = False
 
     def add(self, file_no: int, line: int | None, field_name: str, value: str | None, reason: str) -> None:
         self.total += 1
@@ -269,28 +276,39 @@ class _Errors:
     def full(self) -> bool:
         return len(self.items) >= self.limit
 
+    def rejected(self) -> ImportRejected:
+        self.items.sort(key=lambda error: (error.file, error.line or 0, error.column))
+        first = self.items[0]
+        more = f" (showing the first {len(self.items):,})" if self.total > len(self.items) else ""
+        return ImportRejected(
+            f"{self.total:,} problem(s) found{more}; nothing was imported. First: {first.file} line {first.line}, "
+            f"{first.column}: {first.reason}.",
+            self.items, self.total,
+        )
 
-_VALIDATORS: dict[str, Callable[[str], object]] = {
-    "charge_period_start": focus.parse_timestamp,
-    "charge_period_end": focus.parse_timestamp,
-    "billing_currency": focus.parse_currency,
-    "charge_category": focus.parse_charge_category,
-    "tags": focus.parse_tags,
-}
+
+def _row_problems_sql(params: dict) -> str:
+    """SQL that is true for a staged row with a missing required value or a malformed decimal."""
+    params["pattern"] = r"^\s*" + focus.DECIMAL_PATTERN[1:-1] + r"\s*$"
+    missing = [f"{name} IS NULL" for name in focus.NOT_NULL_FIELDS]
+    malformed = [f"({name} IS NOT NULL AND {name} !~ %(pattern)s)" for name in focus.DECIMAL_FIELDS]
+    return " OR ".join(missing + malformed)
+
+
+def _missing_sql() -> str:
+    """SQL that is true for a staged row with a missing required value."""
+    return " OR ".join(f"{name} IS NULL" for name in focus.NOT_NULL_FIELDS)
 
 
 def _check_rows(cursor, view: str, errors: _Errors) -> None:
-    """Required values and decimals, on every row (one scan; only bad rows come back to Python)."""
-    decimal_test = " OR ".join(
-        f"({name} IS NOT NULL AND {name} !~ %(pattern)s)" for name in focus.DECIMAL_FIELDS
-    )
-    missing_test = " OR ".join(f"{name} IS NULL" for name in focus.NOT_NULL_FIELDS)
+    """Required values and decimals, row by row; runs only when a row is known to be bad (a missing value counted by
+    _check_values, or a cast or constraint refused by the swap)."""
+    params: dict = {"limit": errors.limit + 1}
+    condition = _row_problems_sql(params)
     columns = [*focus.NOT_NULL_FIELDS, *(name for name in focus.DECIMAL_FIELDS if name not in focus.NOT_NULL_FIELDS)]
-    pattern = r"^\s*" + focus.DECIMAL_PATTERN[1:-1] + r"\s*$"
-    params = {"pattern": pattern, "limit": errors.limit + 1}
     cursor.execute(
-        f"SELECT file_no, line, {', '.join(columns)} FROM {view} WHERE {missing_test} OR {decimal_test} "
-        f"ORDER BY file_no, line LIMIT %(limit)s",
+        f"SELECT file_no, line, {', '.join(columns)} FROM {view} WHERE {condition} ORDER BY file_no, line "
+        f"LIMIT %(limit)s",
         params,
     )
     rows = cursor.fetchall()
@@ -318,119 +336,155 @@ def _check_rows(cursor, view: str, errors: _Errors) -> None:
         errors.total += int(cursor.fetchone()[0]) - found
 
 
-def _check_distinct(cursor, view: str, import_id: int, errors: _Errors) -> None:
-    """Date-times, currencies, charge categories and tags, validated once per distinct value; the normalised values
-    go into temporary lookup tables the swap joins on."""
-    mapping = f"cost_map_{import_id}"
-    cursor.execute(f"DROP TABLE IF EXISTS {mapping}")
-    cursor.execute(f"CREATE TEMP TABLE {mapping} (kind text, raw text, value text, value2 text, "
-                   f"PRIMARY KEY (kind, raw))")
+def _locate(cursor, view: str, errors: _Errors, name: str, reasons: dict[str, str]) -> None:
+    """Report every row holding one of the bad values of a column."""
+    values = list(reasons)
+    cursor.execute(
+        f"SELECT file_no, line, {name} FROM {view} WHERE {name} = ANY(%s) ORDER BY file_no, line LIMIT %s",
+        [values, errors.limit + 1],
+    )
+    rows = cursor.fetchall()
+    for file_no, line, raw in rows:
+        errors.add(file_no, line, name, raw, reasons[raw])
+    if len(rows) > errors.limit:
+        cursor.execute(f"SELECT count(*) FROM {view} WHERE {name} = ANY(%s)", [values])
+        errors.total += cursor.fetchone()[0] - len(rows)
+
+
+def _copy_rows(cursor, table: str, columns: str, rows: list[tuple]) -> None:
+    if rows:
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _check_values(cursor, view: str, import_id: int, errors: _Errors) -> None:
+    """One scan of the staged rows: the distinct date-time pairs, currencies and charge categories (each validated
+    once, in Python, with the reference validators) and the number of rows with a missing or malformed value.
+    Normalised values go into small lookup tables the swap joins on."""
+    # Required values and decimals are checked by the swap itself (casts and constraints, see swap()); a row that
+    # fails there sends the import back to _check_rows for the report.
     cursor.execute(
         f"SELECT charge_period_start, charge_period_end, billing_currency, charge_category, "
-        f"GROUPING(charge_period_start), GROUPING(charge_period_end), GROUPING(billing_currency) FROM {view} "
-        f"GROUP BY GROUPING SETS ((charge_period_start), (charge_period_end), (billing_currency), (charge_category))"
+        f"GROUPING(charge_period_start, charge_period_end) AS not_period, "
+        f"GROUPING(billing_currency) AS not_currency, count(*) FILTER (WHERE {_missing_sql()}) AS bad_rows "
+        f"FROM {view} "
+        f"GROUP BY GROUPING SETS ((charge_period_start, charge_period_end), (billing_currency), (charge_category))"
     )
-    bad: dict[str, list[str]] = {}
-    rows: list[tuple[str, str, str, str]] = []
-    for start, end, currency, category, g_start, g_end, g_currency in cursor.fetchall():
-        if not g_start:
-            name, raw = "charge_period_start", start
-        elif not g_end:
-            name, raw = "charge_period_end", end
-        elif not g_currency:
-            name, raw = "billing_currency", currency
-        else:
-            name, raw = "charge_category", category
-        if raw is None:
-            continue  # reported by _check_rows
-        try:
-            value = _VALIDATORS[name](raw)
-        except FocusValueError as exc:
-            bad.setdefault(name, []).append(raw)
-            bad.setdefault(f"{name}:reason", []).append(str(exc))
-            continue
-        rows.append((name, raw, value.isoformat() if isinstance(value, datetime) else str(value), ""))
-    # Tags may have as many distinct values as rows: stream them through a server-side cursor.
-    with connection.connection.cursor(name=f"cost_tags_{import_id}") as tags_cursor:
+    times: dict[str, datetime | None] = {}
+    bad: dict[str, dict[str, str]] = {name: {} for name in
+                                      ("charge_period_start", "charge_period_end", "billing_currency",
+                                       "charge_category")}
+    pairs: list[tuple[str, str]] = []
+    currencies, categories, bad_rows = [], [], 0
+    for start, end, currency, category, not_period, not_currency, bad_count in cursor.fetchall():
+        if not not_period:
+            bad_rows += bad_count
+            for name, raw in (("charge_period_start", start), ("charge_period_end", end)):
+                if raw is not None and raw not in times:
+                    try:
+                        times[raw] = focus.parse_timestamp(raw)
+                    except FocusValueError as exc:
+                        times[raw] = None
+                        bad[name][raw] = str(exc)
+                elif raw is not None and times[raw] is None and raw not in bad[name]:
+                    bad[name][raw] = str(_reason(focus.parse_timestamp, raw))
+            if start is not None and end is not None:
+                pairs.append((start, end))
+        elif not not_currency:
+            if currency is not None:
+                try:
+                    currencies.append((currency, focus.parse_currency(currency)))
+                except FocusValueError as exc:
+                    bad["billing_currency"][currency] = str(exc)
+        elif category is not None:
+            try:
+                categories.append((category, focus.parse_charge_category(category)))
+            except FocusValueError as exc:
+                bad["charge_category"][category] = str(exc)
+    if bad_rows:
+        _check_rows(cursor, view, errors)
+        errors.rows_checked = True
+    for name, reasons in bad.items():
+        if reasons and not errors.full:
+            _locate(cursor, view, errors, name, reasons)
+    backwards = [(start, end) for start, end in pairs
+                 if times.get(start) and times.get(end) and times[end] <= times[start]]
+    if backwards and not errors.full:
+        cursor.execute(
+            f"SELECT file_no, line, charge_period_end FROM {view} "
+            f"WHERE (charge_period_start, charge_period_end) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+            f"ORDER BY file_no, line LIMIT %s",
+            [[start for start, _ in backwards], [end for _, end in backwards], errors.limit + 1],
+        )
+        for file_no, line, raw in cursor.fetchall():
+            errors.add(file_no, line, "charge_period_end", raw, "the charge period must end after it starts")
+    for suffix, columns in (("ts", "raw text PRIMARY KEY, value timestamptz"),
+                            ("currency", "raw text PRIMARY KEY, value text"),
+                            ("category", "raw text PRIMARY KEY, value text"),
+                            ("tags", "raw text PRIMARY KEY, value jsonb, canonical text")):
+        cursor.execute(f"DROP TABLE IF EXISTS cost_{suffix}_{import_id}")
+        cursor.execute(f"CREATE TEMP TABLE cost_{suffix}_{import_id} ({columns})")
+    _copy_rows(cursor, f"cost_ts_{import_id}", "raw, value",
+               [(raw, moment) for raw, moment in times.items() if moment is not None])
+    _copy_rows(cursor, f"cost_currency_{import_id}", "raw, value", currencies)
+    _copy_rows(cursor, f"cost_category_{import_id}", "raw, value", categories)
+    for suffix in ("ts", "currency", "category"):
+        cursor.execute(f"ANALYZE cost_{suffix}_{import_id}")
+    errors.period = (min((times[start] for start, _ in pairs if times.get(start)), default=None),
+                     max((times[end] for _, end in pairs if times.get(end)), default=None))
+
+
+def _reason(parser: Callable[[str], object], raw: str) -> str:
+    try:
+        parser(raw)
+    except FocusValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _check_dimensions(cursor, view: str, import_id: int, errors: _Errors) -> None:
+    """One scan for the distinct (sub-account, resource id, tags) the rows were billed under; their tags are
+    validated once each, streamed through a server-side cursor (there may be as many as rows)."""
+    dims = f"cost_dims_{import_id}"
+    tags_table = f"cost_tags_{import_id}"
+    cursor.execute(f"DROP TABLE IF EXISTS {dims}")
+    cursor.execute(
+        f"CREATE TEMP TABLE {dims} AS SELECT COALESCE(sub_account_id, '') AS sub_account_id, "
+        f"COALESCE(resource_id, '') AS resource_id, COALESCE(tags, '') AS tags FROM {view} GROUP BY 1, 2, 3"
+    )
+    reasons: dict[str, str] = {}
+    rows: list[tuple] = []
+    with connection.connection.cursor(name=f"cost_tags_cursor_{import_id}") as tags_cursor:
         tags_cursor.itersize = 5000
-        tags_cursor.execute(f"SELECT DISTINCT tags FROM {view} WHERE tags IS NOT NULL")
+        tags_cursor.execute(f"SELECT DISTINCT tags FROM {dims} WHERE tags <> ''")
         for (raw,) in tags_cursor:
             try:
                 tags = focus.parse_tags(raw)
             except FocusValueError as exc:
-                bad.setdefault("tags", []).append(raw)
-                bad.setdefault("tags:reason", []).append(str(exc))
+                reasons[raw] = str(exc)
                 continue
-            rows.append(("tags", raw, json.dumps(tags, ensure_ascii=False), focus.canonical_tags(tags)))
+            rows.append((raw, json.dumps(tags, ensure_ascii=False), focus.canonical_tags(tags)))
             if len(rows) >= 5000:
-                _write_mapping(cursor, mapping, rows)
+                _copy_rows(cursor, tags_table, "raw, value, canonical", rows)
                 rows = []
-    _write_mapping(cursor, mapping, rows)
-    for name in ("charge_period_start", "charge_period_end", "billing_currency", "charge_category", "tags"):
-        values = bad.get(name)
-        if not values or errors.full:
-            continue
-        reasons = dict(zip(values, bad[f"{name}:reason"], strict=True))
-        cursor.execute(
-            f"SELECT file_no, line, {name} FROM {view} WHERE {name} = ANY(%s) ORDER BY file_no, line LIMIT %s",
-            [values, errors.limit + 1],
-        )
-        rows = cursor.fetchall()
-        for file_no, line, raw in rows:
-            errors.add(file_no, line, name, raw, reasons[raw])
-        if len(rows) > errors.limit:
-            cursor.execute(f"SELECT count(*) FROM {view} WHERE {name} = ANY(%s)", [values])
-            errors.total += cursor.fetchone()[0] - len(rows)
-    cursor.execute(f"ANALYZE {mapping}")
+    _copy_rows(cursor, tags_table, "raw, value, canonical", rows)
+    cursor.execute(f"ANALYZE {tags_table}")
+    if reasons and not errors.full:
+        _locate(cursor, view, errors, "tags", reasons)
 
 
-def _write_mapping(cursor, table: str, rows: list[tuple[str, str, str, str]]) -> None:
-    if not rows:
-        return
-    with cursor.copy(f"COPY {table} (kind, raw, value, value2) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _check_periods(cursor, view: str, import_id: int, errors: _Errors) -> None:
-    """Every charge period must end after it starts."""
-    mapping = f"cost_map_{import_id}"
-    cursor.execute(
-        f"SELECT s.file_no, s.line, s.charge_period_end FROM {view} s "
-        f"JOIN {mapping} a ON a.kind = 'charge_period_start' AND a.raw = s.charge_period_start "
-        f"JOIN {mapping} b ON b.kind = 'charge_period_end' AND b.raw = s.charge_period_end "
-        f"WHERE b.value::timestamptz <= a.value::timestamptz ORDER BY s.file_no, s.line LIMIT %s",
-        [errors.limit + 1],
-    )
-    rows = cursor.fetchall()
-    for file_no, line, raw in rows:
-        errors.add(file_no, line, "charge_period_end", raw, "the charge period must end after it starts")
-    if len(rows) > errors.limit:
-        cursor.execute(
-            f"SELECT count(*) FROM {view} s "
-            f"JOIN {mapping} a ON a.kind = 'charge_period_start' AND a.raw = s.charge_period_start "
-            f"JOIN {mapping} b ON b.kind = 'charge_period_end' AND b.raw = s.charge_period_end "
-            f"WHERE b.value::timestamptz <= a.value::timestamptz"
-        )
-        errors.total += cursor.fetchone()[0] - len(rows)
-
-
-def validate(cursor, *, import_id: int, view: str, staged: list[StagedFile]) -> None:
-    """Raise ImportRejected with every problem (up to the limit) if any row breaks a rule."""
+def validate(cursor, *, import_id: int, view: str, staged: list[StagedFile]) -> tuple[datetime, datetime]:
+    """Raise ImportRejected with every problem (up to the limit) if any row breaks a rule; else return the charge
+    periods the rows cover."""
     errors = _Errors(staged)
-    _check_rows(cursor, view, errors)
-    _check_distinct(cursor, view, import_id, errors)
-    if not errors.total:
-        _check_periods(cursor, view, import_id, errors)
+    _check_values(cursor, view, import_id, errors)
+    _check_dimensions(cursor, view, import_id, errors)
     if errors.total:
-        errors.items.sort(key=lambda error: (error.file, error.line or 0, error.column))
-        first = errors.items[0]
-        more = f" (showing the first {len(errors.items):,})" if errors.total > len(errors.items) else ""
-        raise ImportRejected(
-            f"{errors.total:,} problem(s) found{more}; nothing was imported. First: {first.file} line {first.line}, "
-            f"{first.column}: {first.reason}.",
-            errors.items, errors.total,
-        )
+        if not errors.rows_checked:
+            _check_rows(cursor, view, errors)  # rejected anyway: report the malformed decimals too
+        raise errors.rejected()
+    return errors.period
 
 
 # --- swap --------------------------------------------------------------------------------------------------------
@@ -453,16 +507,9 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-_FINGERPRINT = (
-    "md5(COALESCE(btrim(s.sub_account_id), '') || chr(31) || COALESCE(btrim(s.resource_id), '') || chr(31) "
-    "|| COALESCE(t.value2, '{{}}'))::uuid"
-)
-
-
-def swap(cursor, *, import_id: int, source_id: int, view: str, extras: list[str],
-         period: tuple[datetime, datetime] | None, progress: Progress) -> ImportOutcome:
+def swap(cursor, *, import_id: int, source_id: int, view: str, extras: list[str], staged: list[StagedFile],
+         period: tuple[datetime, datetime], progress: Progress) -> ImportOutcome:
     """Replace the source's line items for the covered periods with the staged rows, in the caller's transaction."""
-    mapping = f"cost_map_{import_id}"
     dims = f"cost_dims_{import_id}"
     timings: dict[str, float] = {}
     clock = datetime.now()
@@ -473,22 +520,16 @@ def swap(cursor, *, import_id: int, source_id: int, view: str, extras: list[str]
         timings[name] = round((now - clock).total_seconds(), 3)
         clock = now
 
-    if period is None:
-        cursor.execute(
-            f"SELECT min(value::timestamptz) FILTER (WHERE kind = 'charge_period_start'), "
-            f"max(value::timestamptz) FILTER (WHERE kind = 'charge_period_end') FROM {mapping}"
-        )
-        period = cursor.fetchone()
     period_start, period_end = period
-    tags_join = f"LEFT JOIN {mapping} t ON t.kind = 'tags' AND t.raw = s.tags"
-    progress.set(LOAD_SHARE + 4, "Finding dimensions")
-    cursor.execute(f"DROP TABLE IF EXISTS {dims}")
+    staged_rows = sum(staged_file.rows for staged_file in staged)
+    # Fingerprint each dimension on its trimmed ids and canonical tags, so equal dimensions are stored once.
+    cursor.execute(f"ALTER TABLE {dims} ADD COLUMN fingerprint uuid, ADD COLUMN id bigint")
     cursor.execute(
-        f"CREATE TEMP TABLE {dims} AS SELECT DISTINCT ON (fingerprint) {_FINGERPRINT.format()} AS fingerprint, "
-        f"COALESCE(btrim(s.sub_account_id), '') AS sub_account_id, COALESCE(btrim(s.resource_id), '') AS resource_id, "
-        f"COALESCE(t.value, '{{}}')::jsonb AS tags, NULL::bigint AS id FROM {view} s {tags_join}"
+        f"UPDATE {dims} d SET fingerprint = md5(btrim(d.sub_account_id) || chr(31) || btrim(d.resource_id) "
+        f"|| chr(31) || COALESCE((SELECT t.canonical FROM cost_tags_{import_id} t WHERE t.raw = d.tags), "
+        f"'{{}}'))::uuid"
     )
-    tick("dimensions")
+    tick("fingerprints")
 
     allocation.lock_cost_writes(cursor)
     tick("lock")
@@ -501,42 +542,65 @@ def swap(cursor, *, import_id: int, source_id: int, view: str, extras: list[str]
     tick("delete")
     cursor.execute(
         f"INSERT INTO costs_costdimension (fingerprint, sub_account_id, resource_id, tags) "
-        f"SELECT fingerprint, sub_account_id, resource_id, tags FROM {dims} ON CONFLICT (fingerprint) DO NOTHING"
+        f"SELECT DISTINCT ON (d.fingerprint) d.fingerprint, btrim(d.sub_account_id), btrim(d.resource_id), "
+        f"COALESCE(t.value, '{{}}'::jsonb) FROM {dims} d LEFT JOIN cost_tags_{import_id} t ON t.raw = d.tags "
+        f"ORDER BY d.fingerprint ON CONFLICT (fingerprint) DO NOTHING"
     )
     cursor.execute(f"UPDATE {dims} x SET id = d.id FROM costs_costdimension d WHERE d.fingerprint = x.fingerprint")
-    cursor.execute(f"CREATE INDEX ON {dims} (fingerprint)")
     cursor.execute(f"ANALYZE {dims}")
     tick("dimension_upsert")
     progress.set(LOAD_SHARE + 8, "Writing cost lines")
-    cursor.execute(
-        f"""
-        INSERT INTO costs_costrecord (
-            source_id, cost_import_id, dimension_id, line, charge_period_start, charge_period_end, charge_category,
-            billed_cost, effective_cost, billing_currency, provider_name, service_name, service_category,
-            sub_account_id, sub_account_name, resource_id, resource_name, region_id, sku_id, consumed_quantity, extra)
-        SELECT %(source)s, %(import)s, d.id, s.line, a.value::timestamptz, b.value::timestamptz, cat.value,
-               s.billed_cost::numeric, s.effective_cost::numeric, cur.value, btrim(s.provider_name),
-               COALESCE(btrim(s.service_name), ''), COALESCE(btrim(s.service_category), ''),
-               COALESCE(btrim(s.sub_account_id), ''), COALESCE(btrim(s.sub_account_name), ''),
-               COALESCE(btrim(s.resource_id), ''), COALESCE(btrim(s.resource_name), ''),
-               COALESCE(btrim(s.region_id), ''), COALESCE(btrim(s.sku_id), ''), s.consumed_quantity::numeric,
-               {_extra_expression(extras)}
-        FROM {view} s
-        JOIN {mapping} a ON a.kind = 'charge_period_start' AND a.raw = s.charge_period_start
-        JOIN {mapping} b ON b.kind = 'charge_period_end' AND b.raw = s.charge_period_end
-        JOIN {mapping} cur ON cur.kind = 'billing_currency' AND cur.raw = s.billing_currency
-        JOIN {mapping} cat ON cat.kind = 'charge_category' AND cat.raw = s.charge_category
-        {tags_join}
-        JOIN {dims} d ON d.fingerprint = {_FINGERPRINT.format()}
-        """,
-        {"source": source_id, "import": import_id},
-    )
-    rows = cursor.rowcount
+    # Decimals are cast here rather than pre-checked row by row: a malformed one (or NaN, Infinity, an absurd size:
+    # the table's check constraints) fails the statement, and the import falls back to the row-by-row report.
+    try:
+        with transaction.atomic():
+            cursor.execute(
+                f"""
+                INSERT INTO costs_costrecord (
+                    source_id, cost_import_id, dimension_id, line, charge_period_start, charge_period_end,
+                    charge_category, billed_cost, effective_cost, billing_currency, provider_name, service_name,
+                    service_category, sub_account_id, sub_account_name, resource_id, resource_name, region_id,
+                    sku_id, consumed_quantity, extra)
+                SELECT %(source)s, %(import)s, d.id, s.line, a.value, b.value, cat.value, s.billed_cost::numeric,
+                       s.effective_cost::numeric, cur.value, s.provider_name, COALESCE(s.service_name, ''),
+                       COALESCE(s.service_category, ''), d.sub_account_id, COALESCE(s.sub_account_name, ''),
+                       d.resource_id, COALESCE(s.resource_name, ''), COALESCE(s.region_id, ''),
+                       COALESCE(s.sku_id, ''), s.consumed_quantity::numeric, {_extra_expression(extras)}
+                FROM {view} s
+                JOIN cost_ts_{import_id} a ON a.raw = s.charge_period_start
+                JOIN cost_ts_{import_id} b ON b.raw = s.charge_period_end
+                JOIN cost_currency_{import_id} cur ON cur.raw = s.billing_currency
+                JOIN cost_category_{import_id} cat ON cat.raw = s.charge_category
+                JOIN {dims} d ON d.sub_account_id = COALESCE(s.sub_account_id, '')
+                    AND d.resource_id = COALESCE(s.resource_id, '') AND d.tags = COALESCE(s.tags, '')
+                """,
+                {"source": source_id, "import": import_id},
+            )
+            rows = cursor.rowcount
+            if rows != staged_rows:
+                raise psycopg.DataError(f"{staged_rows - rows} staged row(s) could not be joined")
+    except (psycopg.DataError, psycopg.IntegrityError, DataError, IntegrityError) as exc:
+        errors = _Errors(staged)
+        _check_rows(cursor, view, errors)
+        if not errors.total:
+            raise ImportRejected(f"The rows could not be written: {exc}", [RowError("", None, "", "", str(exc))]) \
+                from exc
+        raise errors.rejected() from exc
     tick("insert")
+    if period_start.timetz() == period_end.timetz() == datetime.min.time().replace(tzinfo=UTC):
+        totals_sql = ("SELECT billing_currency, SUM(billed_cost), SUM(effective_cost) FROM costs_costdaily "
+                      "WHERE source_id = %s AND day >= %s AND day < %s GROUP BY 1 ORDER BY 1")
+        totals_params = [source_id, period_start.date(), period_end.date()]
+    else:
+        totals_sql = ("SELECT billing_currency, SUM(billed_cost), SUM(effective_cost) FROM costs_costrecord "
+                      "WHERE source_id = %s AND charge_period_start >= %s AND charge_period_start < %s "
+                      "GROUP BY 1 ORDER BY 1")
+        totals_params = [source_id, period_start, period_end]
+    cursor.execute("SET LOCAL enable_nestloop = on")  # allocation and rollup use the indexes
     progress.set(LOAD_SHARE + 14, "Allocating")
     new_dimensions = allocation.allocate(
         cursor,
-        dimension_sql=f"SELECT x.id FROM {dims} x WHERE NOT EXISTS "
+        dimension_sql=f"SELECT DISTINCT x.id FROM {dims} x WHERE NOT EXISTS "
                       f"(SELECT 1 FROM costs_costallocation a WHERE a.dimension_id = x.id)",
     )
     tick("allocate")
@@ -545,13 +609,10 @@ def swap(cursor, *, import_id: int, source_id: int, view: str, extras: list[str]
     day_to = (period_end - timedelta(microseconds=1)).date() + timedelta(days=1)
     allocation.rebuild_rollup(cursor, source_id=source_id, day_from=day_from, day_to=day_to)
     tick("rollup")
-    cursor.execute(
-        "SELECT billing_currency, SUM(billed_cost), SUM(effective_cost), COUNT(*) FROM costs_costrecord "
-        "WHERE source_id = %s AND charge_period_start >= %s AND charge_period_start < %s GROUP BY 1 ORDER BY 1",
-        [source_id, period_start, period_end],
-    )
-    totals = {currency: {"billed": str(billed), "effective": str(effective), "rows": count}
-              for currency, billed, effective, count in cursor.fetchall()}
+    # Whole days: the rollup of those days holds exactly this import's lines (their allocation shares sum to 1).
+    cursor.execute(totals_sql, totals_params)
+    totals = {currency: {"billed": str(billed), "effective": str(effective)}
+              for currency, billed, effective in cursor.fetchall()}
     tick("totals")
     return ImportOutcome(rows=rows, replaced=replaced, period_start=period_start, period_end=period_end,
                          totals=totals, new_dimensions=new_dimensions, timings=timings)
@@ -563,8 +624,8 @@ def drop_staging(cursor, *, import_id: int, staged_count: int) -> None:
     for index in range(1, staged_count + 1):
         cursor.execute(f"DROP TABLE IF EXISTS cost_raw_{import_id}_{index}")
         cursor.execute(f"DROP SEQUENCE IF EXISTS cost_raw_{import_id}_{index}_line")
-    cursor.execute(f"DROP TABLE IF EXISTS cost_map_{import_id}")
-    cursor.execute(f"DROP TABLE IF EXISTS cost_dims_{import_id}")
+    for suffix in ("ts", "currency", "category", "tags", "dims"):
+        cursor.execute(f"DROP TABLE IF EXISTS cost_{suffix}_{import_id}")
 
 
 def run(*, import_id: int, source_id: int, files: list[dict], period: tuple[datetime, datetime] | None = None,
@@ -572,6 +633,10 @@ def run(*, import_id: int, source_id: int, files: list[dict], period: tuple[date
     """Stage, validate and swap in the files of one import. Raises ImportRejected (nothing written) on bad input."""
     staged: list[StagedFile] = []
     with Progress(report) as progress, connection.cursor() as cursor:
+        if connection.pg_version >= 140000:
+            # Notice a vanished client (a killed worker) during long statements, so its transaction aborts and
+            # its locks are released within seconds rather than when the statement ends.
+            cursor.execute("SET client_connection_check_interval = '2s'")
         try:
             started = datetime.now()
             with transaction.atomic():
@@ -579,11 +644,15 @@ def run(*, import_id: int, source_id: int, files: list[dict], period: tuple[date
             loaded = datetime.now()
             progress.set(LOAD_SHARE, "Validating")
             with transaction.atomic():
+                # The staged columns have no statistics, so the planner guesses one row per join and picks nested
+                # loops over hundreds of thousands of rows; the lookups joined here are small: hash them.
+                cursor.execute("SET LOCAL enable_nestloop = off")
+                cursor.execute("SET LOCAL work_mem = '128MB'")  # the distinct values and joins hash in memory
                 view, extras = _stage_view(cursor, import_id=import_id, staged=staged)
-                validate(cursor, import_id=import_id, view=view, staged=staged)
+                covered = validate(cursor, import_id=import_id, view=view, staged=staged)
                 validated = datetime.now()
                 outcome = swap(cursor, import_id=import_id, source_id=source_id, view=view, extras=extras,
-                               period=period, progress=progress)
+                               staged=staged, period=period or covered, progress=progress)
             outcome.timings = {"load": round((loaded - started).total_seconds(), 3),
                                "validate": round((validated - loaded).total_seconds(), 3), **outcome.timings}
             progress.set(100, "Done")

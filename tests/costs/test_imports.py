@@ -72,7 +72,7 @@ def test_aws_focus_1_0_csv_totals_per_initiative_and_month_match_the_file(admin_
     assert converted["cost"] == converted["effective"] * Decimal("0.9")
     assert cost_import.period_start == datetime(2025, 1, 20, tzinfo=UTC)
     assert cost_import.period_end == datetime(2025, 2, 14, tzinfo=UTC)
-    assert cost_import.totals["USD"]["rows"] == len(lines)
+    assert Decimal(cost_import.totals["USD"]["effective"]) == sum(line.effective for line in lines)
 
 
 def test_azure_focus_1_2_gzip_with_crlf_and_seven_digit_fractions_imports_exactly(admin_user, initiatives,
@@ -308,9 +308,10 @@ def test_empty_values_charge_categories_tags_and_periods_are_checked(admin_user,
         (3, "EffectiveCost", "", "required: the value is empty"),
         (4, "ChargeCategory", "Refund", "not a FOCUS charge category (Adjustment, Credit, Purchase, Tax, Usage)"),
         (5, "Tags", "{team: x}", "not valid JSON (Expecting property name enclosed in double quotes)"),
+        (6, "ChargePeriodEnd", "2025-01-01T00:00:00Z", "the charge period must end after it starts"),
     ]
     assert nothing_written()
-    # the period check runs once values are valid
+    # a file whose only problem is a period ending before it starts
     text = "\n".join([HEADER, GOOD, "2025-01-02T00:00:00Z,2025-01-01T00:00:00Z,1,1,EUR,Usage,AWS,S3"]) + "\n"
     cost_import = _import_text(admin_user, focus_source, tmp_path, text, name="periods.csv")
     assert errors_of(cost_import) == [
@@ -449,3 +450,30 @@ def test_totals_split_by_month_follow_the_charge_period_start_in_utc(admin_user,
     for row in CostDaily.objects.values("day", "effective_cost"):
         by_day[row["day"]] += row["effective_cost"]
     assert dict(by_day) == {date(2025, 1, 31): Decimal("5")}
+
+
+def test_malformed_amounts_found_while_writing_roll_back_the_replacement_too(admin_user, initiatives, focus_source,
+                                                                             usd_rate, tmp_path):
+    # given an imported month
+    lines = focus_files.generate("aws", keys=KEYS, start=date(2025, 1, 1), days=31)
+    cost_import_file(actor=admin_user, source=focus_source,
+                     paths=[focus_files.write(tmp_path / "jan.csv", "aws", lines)])
+
+    # when a restated file for the month is good except for NaN, an absurd exponent and a comma decimal
+    restated = focus_files.generate("aws", keys=KEYS, start=date(2025, 1, 1), days=31, seed=8)
+    path = focus_files.write(tmp_path / "jan-v2.csv", "aws", restated)
+    text = path.read_text().splitlines()
+    for index, bad in ((10, "NaN"), (20, "1e999"), (30, "12,5")):
+        cells = next(csv.reader([text[index]]))
+        cells[1] = bad  # BilledCost
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="").writerow(cells)
+        text[index] = buffer.getvalue()
+    path.write_text("\n".join(text) + "\n")
+    failed = cost_import_file(actor=admin_user, source=focus_source, paths=[path])
+
+    # then each is reported on its line, and the first import's month is intact (the replacement rolled back)
+    assert errors_of(failed) == [(11, "BilledCost", "NaN", "not a decimal number"),
+                                 (21, "BilledCost", "1e999", "not a decimal number"),
+                                 (31, "BilledCost", "12,5", "not a decimal number")]
+    assert_totals_match(lines)

@@ -13,17 +13,26 @@ from django.db import InterfaceError, OperationalError
 TRANSIENT = (OperationalError, InterfaceError)
 
 
+BUSY_RETRY_SECONDS = 15
+
+
 @shared_task(
-    name="costs.run_import", queue="integrations", acks_late=True, reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT, retry_backoff=30, retry_jitter=True, max_retries=5,
+    bind=True, name="costs.run_import", queue="integrations", acks_late=True, reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT, retry_backoff=30, retry_jitter=True, max_retries=8,
     time_limit=4 * 3600, soft_time_limit=4 * 3600 - 60,
 )
-def run_import(import_id: int) -> str | None:
-    """Import one cost import's files or API pull (stage, validate, swap); progress goes to its Job."""
+def run_import(self, import_id: int) -> str | None:
+    """Import one cost import's files or API pull (stage, validate, swap); progress goes to its Job.
+
+    When another session still holds the import (a live worker, or the database session of a killed one that has not
+    ended yet), try again shortly: a finished import is then left alone.
+    """
     from apps.costs.services import cost_import_run
 
     cost_import = cost_import_run(import_id=import_id)
-    return None if cost_import is None else cost_import.status
+    if cost_import is None:
+        raise self.retry(countdown=BUSY_RETRY_SECONDS)
+    return cost_import.status
 
 
 @shared_task(
