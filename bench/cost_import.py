@@ -76,13 +76,15 @@ def write_focus(path: Path, *, rows: int, days: int, keys: list[str], start: dat
             next_month = (month + timedelta(days=32)).replace(day=1)
             service, category = SERVICES[(index // days) % len(SERVICES)]
             cost = f"{rng.random() * 40:.10f}"
-            resource = f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{(index // days) % resources:08x}"
+            resource_number = (index // days) % resources
+            account = resource_number % 12  # a resource lives in one account
+            resource = f"arn:aws:ec2:eu-west-1:123456789012:instance/i-{resource_number:08x}"
             tags = untagged if index % 9 == 0 else tag_cells[(index // days) % len(tag_cells)]
             handle.write(
                 f"{cost},123456789012,Acme,USD,{next_month.isoformat()}T00:00:00Z,{month.isoformat()}T00:00:00Z,"
                 f"Usage,{service} usage,Usage-Based,{end},{begin},{rng.random() * 24:.6f},Hours,{cost},{cost},AWS,"
                 f"{cost},AWS,AWS,eu-west-1,Europe (Ireland),{resource},{resource[-10:]},Instance,{category},{service},"
-                f"SKU{index % 40},{100000000000 + index % 12},acct-{index % 12},{tags},BoxUsage,RunInstances\n"
+                f"SKU{index % 40},{100000000000 + account},acct-{account},{tags},BoxUsage,RunInstances\n"
             )
 
 

@@ -11,7 +11,7 @@ Shares per dimension always sum to exactly 1, so allocated totals equal imported
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 
@@ -159,4 +159,32 @@ def rebuild_rollup(cursor, *, source_id: int | None = None, day_from: date | Non
     delete_where = " AND ".join(delete_conditions) or "TRUE"
     cursor.execute(f"DELETE FROM costs_costdaily WHERE {delete_where}", params)
     cursor.execute(_ROLLUP_SQL.format(where=" AND ".join(conditions) or "TRUE"), params)
-    return cursor.rowcount
+    written = cursor.rowcount
+    _rebuild_monthly(cursor, source_id=source_id, day_from=day_from, day_to=day_to)
+    return written
+
+
+_MONTHLY_SQL = """
+INSERT INTO costs_costmonthly (source_id, month, initiative_id, business_unit_id, service_name, billing_currency,
+                               billed_cost, effective_cost, cost, records, first_day, last_day)
+SELECT source_id, date_trunc('month', day)::date, initiative_id, business_unit_id, service_name, billing_currency,
+       SUM(billed_cost), SUM(effective_cost), SUM(cost), SUM(records), MIN(day), MAX(day)
+FROM costs_costdaily WHERE {where}
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+
+def _rebuild_monthly(cursor, *, source_id: int | None, day_from: date | None, day_to: date | None) -> None:
+    """Recompute CostMonthly for the whole months around [day_from, day_to) of a source (or everything)."""
+    conditions, params = [], {}
+    if source_id is not None:
+        conditions.append("source_id = %(source)s")
+        params["source"] = source_id
+    if day_from is not None and day_to is not None:
+        last = day_to - timedelta(days=1)
+        params["month_from"] = day_from.replace(day=1)
+        params["month_to"] = (last.replace(day=1) + timedelta(days=32)).replace(day=1)
+        conditions.append("{column} >= %(month_from)s AND {column} < %(month_to)s")
+    where = " AND ".join(conditions) or "TRUE"
+    cursor.execute(f"DELETE FROM costs_costmonthly WHERE {where.format(column='month')}", params)
+    cursor.execute(_MONTHLY_SQL.format(where=where.format(column="day")), params)

@@ -331,6 +331,41 @@ class CostDaily(models.Model):
         return f"{self.day} {self.initiative_id or self.business_unit_id or '—'} {self.service_name} {self.cost}"
 
 
+class CostMonthly(models.Model):
+    """Monthly rollup of CostDaily per source, target, service and currency: what the financials endpoint, the
+    initiative page and the portfolio figures read (a few hundred rows for years of an initiative's costs)."""
+
+    source = models.ForeignKey(CostSource, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                               related_name="+")
+    month = models.DateField(help_text="First day of the month.")
+    initiative = models.ForeignKey(Initiative, null=True, blank=True, on_delete=models.SET_NULL, db_index=False,
+                                   related_name="+")
+    business_unit = models.ForeignKey(BusinessUnit, null=True, blank=True, on_delete=models.SET_NULL,
+                                      db_index=False, related_name="+")
+    service_name = models.TextField(blank=True)
+    billing_currency = models.CharField(max_length=3)
+    billed_cost = Amount()
+    effective_cost = Amount()
+    cost = Amount(null=True, blank=True, help_text="Effective cost in the reporting currency.")
+    records = models.BigIntegerField(default=0)
+    first_day = models.DateField()
+    last_day = models.DateField()
+
+    scope_unit_field = "business_unit"
+    scope_owner_fields: tuple[str, ...] = ()
+    scope_initiative_field = "initiative_id"
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["initiative", "month"], name="costmonthly_initiative_month"),
+            models.Index(fields=["source", "month"], name="costmonthly_source_month"),
+        ]
+
+    def __str__(self) -> str:
+        target = self.initiative_id or self.business_unit_id or "—"
+        return f"{self.month:%Y-%m} {target} {self.service_name} {self.cost}"
+
+
 class FxRate(TimeStampedModel):
     """1 unit of `currency` is worth `rate` units of the reporting currency from `valid_from` on."""
 

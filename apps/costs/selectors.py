@@ -31,6 +31,7 @@ from apps.costs.models import (
     CostDaily,
     CostImport,
     CostImportError,
+    CostMonthly,
     CostRecord,
     CostSource,
     FxRate,
@@ -64,6 +65,13 @@ def cost_daily_list(*, user) -> QuerySet[CostDaily]:
     """Daily rollup rows the user may see."""
     condition = cost_visibility_q(user=user)
     queryset = CostDaily.objects.all()
+    return queryset if condition is None else queryset.filter(condition)
+
+
+def cost_monthly_list(*, user) -> QuerySet[CostMonthly]:
+    """Monthly rollup rows the user may see."""
+    condition = cost_visibility_q(user=user)
+    queryset = CostMonthly.objects.all()
     return queryset if condition is None else queryset.filter(condition)
 
 
@@ -282,10 +290,9 @@ def initiative_financials(*, user, initiative: Initiative, today: date | None = 
     current = month_start(today)
     window_start = add_months(current, -RUN_RATE_MONTHS)
     rows = list(
-        CostDaily.objects.filter(initiative=initiative)
-        .annotate(month=TruncMonth("day"))
+        CostMonthly.objects.filter(initiative=initiative)
         .values("month", "service_name")
-        .annotate(amount=Sum("cost"), first=Min("day"), last=Max("day"),
+        .annotate(amount=Sum("cost"), first=Min("first_day"), last=Max("last_day"),
                   unconverted=ArrayAgg("billing_currency", filter=Q(cost__isnull=True), distinct=True))
         .order_by("month", "service_name")
     )
@@ -384,17 +391,17 @@ def portfolio_financials(*, user, today: date | None = None) -> PortfolioFinanci
     today = today or timezone.localdate()
     current = month_start(today)
     window_start = add_months(current, -RUN_RATE_MONTHS)
-    daily = cost_daily_list(user=user)
+    monthly = cost_monthly_list(user=user)
     per_target = {
         (row["initiative_id"], row["business_unit_id"]): row
-        for row in daily.values("initiative_id", "business_unit_id").annotate(
-            amount=Sum("cost"), first=Min("day"),
-            window=Sum("cost", filter=Q(day__gte=window_start, day__lt=current)),
-            mtd=Sum("cost", filter=Q(day__gte=current)),
+        for row in monthly.values("initiative_id", "business_unit_id").annotate(
+            amount=Sum("cost"), first=Min("first_day"),
+            window=Sum("cost", filter=Q(month__gte=window_start, month__lt=current)),
+            mtd=Sum("cost", filter=Q(month__gte=current)),
         ).order_by()
     }
     unconverted = sorted(
-        currency for currency in daily.filter(cost__isnull=True).values_list("billing_currency", flat=True)
+        currency for currency in monthly.filter(cost__isnull=True).values_list("billing_currency", flat=True)
         .distinct().order_by() if currency
     )
     initiatives = list(initiative_list(user=user).order_by("key"))

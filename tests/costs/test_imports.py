@@ -19,7 +19,7 @@ from django.db.models.functions import TruncMonth
 from apps.audit.models import AuditEvent
 from apps.core.choices import JobStatus
 from apps.costs.choices import ImportStatus
-from apps.costs.models import CostAllocation, CostDaily, CostDimension, CostImport, CostRecord
+from apps.costs.models import CostAllocation, CostDaily, CostDimension, CostImport, CostMonthly, CostRecord
 from apps.costs.services import cost_import_create, cost_import_file, cost_import_run
 from tests.costs import focus_files
 
@@ -43,6 +43,8 @@ def assert_totals_match(lines) -> None:
     per_key, per_month = focus_files.expected_totals(lines)
     assert totals_by_key() == per_key
     assert totals_by_key_and_month() == per_month
+    monthly = CostMonthly.objects.values("initiative__key", "month").annotate(total=Sum("effective_cost"))
+    assert {(row["initiative__key"], row["month"].strftime("%Y-%m")): row["total"] for row in monthly} == per_month
     assert CostRecord.objects.aggregate(total=Sum("effective_cost"))["total"] == sum(line.effective for line in lines)
 
 
