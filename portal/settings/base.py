@@ -227,12 +227,12 @@ SPECTACULAR_SETTINGS = {
         "DecisionEnum": "apps.portfolio.choices.Decision",
         "JobStatusEnum": "apps.core.choices.JobStatus",
         "TrackStatusEnum": "apps.kpis.choices.TrackStatus",
+        "CostSourceKindEnum": "apps.costs.choices.SourceKind",
+        "AllocationRuleKindEnum": "apps.costs.choices.RuleKind",
         "MlflowLinkKindEnum": "apps.mlops.choices.LinkKind",
         "MonitoringRuleKindEnum": "apps.mlops.choices.RuleKind",
         "AlertStatusEnum": "apps.mlops.choices.AlertStatus",
         "ReadinessCheckStatusEnum": "apps.mlops.choices.CheckStatus",
-        "CostSourceKindEnum": "apps.costs.choices.SourceKind",
-        "AllocationRuleKindEnum": "apps.costs.choices.RuleKind",
         "RiskTierEnum": "apps.portfolio.choices.RiskTier",
         "OperatorRoleEnum": "apps.portfolio.choices.OperatorRole",
         "AITypeEnum": "apps.portfolio.choices.AIType",
@@ -257,12 +257,13 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 _broker_dir = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # broadcast (remote control) exchanges, not the cwd
         "store_processed": False,
     }
 else:
