@@ -2,7 +2,7 @@ from django.db import models
 
 
 class AuthType(models.TextChoices):
-    NONE = "none", "None"
+    NONE = "none", "No authentication"
     BASIC = "basic", "Basic (username and password)"
     BEARER = "bearer", "Bearer token"
     DATABRICKS = "databricks", "Databricks (workspace URL and personal access token)"

@@ -2,8 +2,9 @@
 demo initiatives (one healthy, one drifting, one stale, one unowned production model), and the portal connection.
 
     url, process = start_demo_mlflow_server(VAR_DIR)          # sqlite under var/mlflow, a loopback port
-    seed_demo_mlflow(url, ["AI-001", "AI-002", "AI-003"])     # idempotent: a second call adds nothing
-    demo_connect(url, ["AI-001", "AI-002", "AI-003"])         # connection + monitoring rules + a first sync
+    keys = demo_initiative_keys()                             # healthy, drifting, stale demo initiatives
+    seed_demo_mlflow(url, keys)                               # idempotent: a second call adds nothing
+    demo_connect(url, keys)                                   # connection + monitoring rules + a first sync
 
 The seed talks to the server through MlflowClient (the full `mlflow` package, a dev dependency). The stale model's
 registration time is moved into the past directly in the demo's sqlite file, since MLflow stamps it itself.
@@ -210,6 +211,28 @@ def _backdate_stale_model(store_path: Path | None, *, name: str, at: int) -> Non
 
 
 # --- the portal side --------------------------------------------------------------------------------------------
+
+# Which demo initiatives the models serve (apps/portfolio/management/demo_data.py names), first found wins.
+_DEMO_ROLES = (("healthy", ("Fraud network", "Fraud")), ("drifting", ("Next-best-offer", "churn", "Churn")),
+               ("stale", ("Submission intake", "triage", "Claims")))
+
+
+def demo_initiative_keys() -> list[str]:
+    """Keys of three demo initiatives for seed_demo_mlflow: healthy, drifting, stale (by name, else by stage)."""
+    from apps.portfolio.models import Initiative
+
+    chosen: list[str] = []
+    for _, names in _DEMO_ROLES:
+        for name in names:
+            key = (Initiative.objects.filter(name__icontains=name).exclude(key__in=chosen).order_by("key")
+                   .values_list("key", flat=True).first())
+            if key:
+                chosen.append(key)
+                break
+    if len(chosen) < 3:
+        chosen += list(Initiative.objects.filter(stage__in=["production", "scaled", "pilot"])
+                       .exclude(key__in=chosen).order_by("key").values_list("key", flat=True)[:3 - len(chosen)])
+    return chosen
 
 
 def demo_connect(url: str, initiative_keys: list[str], *, sync: bool = True) -> dict:
