@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
@@ -56,6 +57,12 @@ from apps.portfolio.selectors import initiative_get
 MANAGER_ONLY = "Only portfolio admins may do this; executives and admins may read."
 
 
+def _require_manager(request: Request) -> None:
+    """Refuse (403) before parsing the body, so a role that may not write never gets a 400 instead."""
+    if not services.can_manage_costs(request.user):
+        raise PermissionDenied("Only portfolio admins manage cost sources, imports, allocation rules and FX rates.")
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List cost sources",
@@ -85,6 +92,7 @@ class CostSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(CostSourceOutputSerializer(self.get_queryset().get(pk=pk)).data, status=status_code)
 
     def create(self, request: Request) -> Response:
+        _require_manager(request)
         serializer = CostSourceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         source = services.cost_source_create(actor=request.user, **serializer.validated_data)
@@ -92,6 +100,7 @@ class CostSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def partial_update(self, request: Request, pk: str) -> Response:
         source = self.get_object()
+        _require_manager(request)
         serializer = CostSourceInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.cost_source_update(actor=request.user, source=source, **serializer.validated_data)
@@ -109,6 +118,7 @@ class CostSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["post"])
     def pull(self, request: Request, pk: str) -> Response:
         source = self.get_object()
+        _require_manager(request)
         serializer = CostSourcePullInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         imports = services.cost_source_pull(actor=request.user, source=source, **serializer.validated_data)
@@ -146,6 +156,7 @@ class CostImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         responses={202: CostImportAcceptedSerializer, **error_responses(*CREATE_ERRORS)},
     )
     def create(self, request: Request) -> Response:
+        _require_manager(request)
         serializer = CostImportCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         source = serializer.validated_data["source"]
@@ -269,6 +280,7 @@ class AllocationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         return Response(AllocationRuleOutputSerializer(self.get_queryset().get(pk=pk)).data, status=status_code)
 
     def create(self, request: Request) -> Response:
+        _require_manager(request)
         serializer = AllocationRuleInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         rule = services.allocation_rule_create(actor=request.user, **serializer.validated_data)
@@ -276,6 +288,7 @@ class AllocationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
 
     def partial_update(self, request: Request, pk: str) -> Response:
         rule = self.get_object()
+        _require_manager(request)
         serializer = AllocationRuleInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.allocation_rule_update(actor=request.user, rule=rule, **serializer.validated_data)
@@ -323,6 +336,7 @@ class FxRateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return selectors.fx_rate_list(user=self.request.user)
 
     def create(self, request: Request) -> Response:
+        _require_manager(request)
         serializer = FxRateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         fx_rate = services.fx_rate_set(actor=request.user, **serializer.validated_data)
@@ -341,6 +355,7 @@ class FxRateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def upload(self, request: Request) -> Response:
+        _require_manager(request)
         serializer = FxRateUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         saved = services.fx_rates_import_csv(actor=request.user, text=serializer.validated_data["csv"])
