@@ -282,3 +282,18 @@ def test_initiative_summary_include_renders(world, admin_user):
     html = render_to_string("mlops/_initiative_summary.html", {"summary": summary})
     assert "Models &amp; MLOps" in html and "@champion" in html and "auc floor 0" in html
     assert f"/mlops/initiatives/{world.initiative.key}/models/" in html
+
+
+def test_form_pages_take_the_same_queries_at_5_and_50_rows(world, admin_user):
+    client = browser(admin_user)
+
+    def urls() -> list[str]:
+        rule = MonitoringRule.objects.filter(initiative=world.initiative).first()
+        return [f"/mlops/initiatives/{world.initiative.key}/rules/new/", f"/mlops/rules/{rule.pk}/edit/",
+                "/mlops/connections/new/", f"/mlops/connections/{world.conn.pk}/edit/"]
+
+    world.grow(5)
+    small = [count_queries(client, url)[0] for url in urls()]
+    world.grow(50)
+    large = [count_queries(client, url)[0] for url in urls()]
+    assert small == large

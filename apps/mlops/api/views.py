@@ -145,7 +145,7 @@ class MLflowConnectionViewSet(viewsets.GenericViewSet):
         request=None,
         responses={202: OpenApiResponse(JobOutputSerializer, description="The queued test job; poll "
                                                                          "/api/v1/jobs/{id}/."),
-                   **error_responses(*ADMIN_DETAIL_ERRORS)},
+                   **error_responses(400, *ADMIN_DETAIL_ERRORS)},
     )
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk=None) -> Response:
