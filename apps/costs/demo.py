@@ -151,15 +151,16 @@ def _write(path: Path, provider: str, rows, currency: str) -> int:
     return count
 
 
-def seed_demo_costs(*, months: int = 6, today: date | None = None) -> DemoCosts:
-    """Write and import demo FOCUS files for the initiatives in the database (idempotent)."""
+def seed_demo_costs(*, months: int = 6, today: date | None = None, folder: Path | None = None) -> DemoCosts:
+    """Write and import demo FOCUS files for the initiatives in the database (idempotent); files go to
+    var/demo-focus/ unless another folder is given."""
     actor = _admin()
     if actor is None:
         raise RuntimeError("seed_demo_costs needs a superuser or a portfolio admin (run seed_demo first).")
     today = today or timezone.localdate()
     end = today
     start = add_months(month_start(today), -months)
-    folder = Path(getattr(settings, "VAR_DIR", Path(settings.BASE_DIR) / "var")) / DEMO_DIR_NAME
+    folder = folder or Path(getattr(settings, "VAR_DIR", Path(settings.BASE_DIR) / "var")) / DEMO_DIR_NAME
     folder.mkdir(parents=True, exist_ok=True)
     initiatives = list(
         Initiative.objects.select_related("business_unit").exclude(Q(stage=Stage.IDEA)).order_by("key")

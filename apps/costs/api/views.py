@@ -113,7 +113,9 @@ class CostSourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                     "an API pull replaces the source's costs for the days it covers, so overlapping pulls never count "
                     "a cost twice. " + MANAGER_ONLY,
         request=CostSourcePullInputSerializer,
-        responses={202: CostSourcePulledSerializer, **error_responses(*UPDATE_ERRORS)},
+        responses={202: OpenApiResponse(CostSourcePulledSerializer, description="The pull is queued: its imports and "
+                                                                               "their jobs."),
+                   **error_responses(*UPDATE_ERRORS)},
     )
     @action(detail=True, methods=["post"])
     def pull(self, request: Request, pk: str) -> Response:
@@ -153,7 +155,8 @@ class CostImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                     "fails, `GET cost-imports/{id}/errors/` lists every bad row. The import replaces the source's "
                     "costs for the charge periods it covers. " + MANAGER_ONLY,
         request={"multipart/form-data": CostImportCreateInputSerializer},
-        responses={202: CostImportAcceptedSerializer, **error_responses(*CREATE_ERRORS)},
+        responses={202: OpenApiResponse(CostImportAcceptedSerializer, description="Accepted and queued: poll the job."),
+                   **error_responses(*CREATE_ERRORS)},
     )
     def create(self, request: Request) -> Response:
         _require_manager(request)
@@ -190,7 +193,8 @@ class CostImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(
         summary="Retry a failed import from its stored files",
         request=None,
-        responses={202: CostImportOutputSerializer, **error_responses(*UPDATE_ERRORS)},
+        responses={202: OpenApiResponse(CostImportOutputSerializer, description="Queued again: poll its job."),
+                   **error_responses(*UPDATE_ERRORS)},
     )
     @action(detail=True, methods=["post"], filter_backends=[])
     def retry(self, request: Request, pk: str) -> Response:
@@ -304,7 +308,9 @@ class AllocationRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         description="Re-evaluates every cost dimension against the rules and the current initiatives and rebuilds "
                     "the daily rollup with the current FX rates, as a job. " + MANAGER_ONLY,
         request=None,
-        responses={202: JobOutputSerializer, **error_responses(400, 401, 403)},
+        responses={202: OpenApiResponse(JobOutputSerializer, description="The re-allocation job (a queued one is "
+                                                                        "reused)."),
+                   **error_responses(400, 401, 403)},
     )
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def reallocate(self, request: Request) -> Response:

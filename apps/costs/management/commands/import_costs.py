@@ -15,9 +15,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.accounts.choices import GlobalRole
 from apps.costs.choices import ImportStatus, SourceKind
 from apps.costs.models import CostSource
 from apps.costs.services import (
+    can_manage_costs,
     cost_import_file,
     cost_import_run,
     cost_reallocate_run,
@@ -40,6 +42,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         actor = self._actor(options.get("user"))
+        if not can_manage_costs(actor):
+            raise CommandError(f"{actor} may not import costs: use a portfolio admin (--user).")
         if options["reallocate"]:
             result = cost_reallocate_run(actor=actor)
             self.stdout.write(self.style.SUCCESS(f"Re-allocated: {result}"))
@@ -101,9 +105,13 @@ class Command(BaseCommand):
         return source
 
     def _actor(self, username: str | None):
-        users = get_user_model().objects
-        actor = users.filter(username=username).first() if username else \
-            users.filter(is_superuser=True, is_active=True).order_by("pk").first()
+        users = get_user_model().objects.filter(is_active=True)
+        if username:
+            actor = users.filter(username=username).first()
+        else:
+            actor = (users.filter(is_superuser=True).order_by("pk").first()
+                     or users.filter(groups__name=GlobalRole.PORTFOLIO_ADMIN).order_by("pk").first())
         if actor is None:
-            raise CommandError("No user to record as the importer: create a superuser or pass --user.")
+            raise CommandError("No user to record as the importer: create a superuser or a portfolio admin, or pass "
+                               "--user.")
         return actor
