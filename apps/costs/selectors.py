@@ -328,6 +328,14 @@ def initiative_financials(*, user, initiative: Initiative, today: date | None = 
     )
 
 
+def initiative_ids_with_costs(*, initiative_ids: list[int]) -> set[int]:
+    """Which of these initiatives have cost allocated to them (readiness checks; callers pass ids already scoped)."""
+    return set(
+        CostMonthly.objects.filter(initiative_id__in=initiative_ids).order_by()
+        .values_list("initiative_id", flat=True).distinct()
+    )
+
+
 def costs_initiative_summary(*, user, initiative: Initiative) -> Financials:
     """The cost and ROI summary the initiative page embeds (templates/costs/_initiative_summary.html)."""
     return initiative_financials(user=user, initiative=initiative)

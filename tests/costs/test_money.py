@@ -207,3 +207,9 @@ def test_portfolio_rolls_up_per_business_unit_including_sub_units(admin_user, fo
     assert (data.allocated, data.unallocated, data.cost) == (Decimal("70"), Decimal("7"), Decimal("77"))
     assert sum(row.cost for row in data.initiatives) == Decimal("70")
     assert selectors.cost_daily_list(user=admin_user).aggregate(total=Sum("cost"))["total"] == Decimal("77")
+
+
+def test_initiatives_with_costs_are_listed_for_readiness_checks(admin_user, initiatives, focus_source, tmp_path):
+    load(admin_user, focus_source, tmp_path, line("2025-01-02", "3", key="AI-002"))
+    ids = [initiative.pk for initiative in initiatives]
+    assert selectors.initiative_ids_with_costs(initiative_ids=ids) == {initiatives[1].pk}
