@@ -394,8 +394,8 @@ class PortfolioFinancials:
 
 
 def portfolio_financials(*, user, today: date | None = None) -> PortfolioFinancials:
-    """Cost, run rate, value and ROI per visible initiative, rolled up per business unit (with sub-units) and for
-    the portfolio; unallocated cost for executives and admins. A fixed number of queries at any size."""
+    """Cost, run rate, value and ROI per visible initiative with cost, rolled up per business unit (with sub-units)
+    and for the portfolio; unallocated cost for executives and admins. A fixed number of queries at any size."""
     today = today or timezone.localdate()
     current = month_start(today)
     window_start = add_months(current, -RUN_RATE_MONTHS)
@@ -412,9 +412,12 @@ def portfolio_financials(*, user, today: date | None = None) -> PortfolioFinanci
         currency for currency in monthly.filter(cost__isnull=True).values_list("billing_currency", flat=True)
         .distinct().order_by() if currency
     )
-    initiatives = list(initiative_list(user=user).order_by("key"))
+    # ROI needs cost: the figures cover the initiatives with cost allocated to them (so the page stays light on a
+    # portfolio of thousands where most have no cloud cost).
+    with_cost = sorted(initiative_id for initiative_id, _ in per_target if initiative_id is not None)
+    initiatives = list(initiative_list(user=user).filter(pk__in=with_cost).order_by("key"))
     values: dict[int, list] = defaultdict(list)
-    for kpi in kpi_list(user=user):
+    for kpi in kpi_list(user=user).filter(initiative_id__in=with_cost):
         values[kpi.initiative_id].append(kpi)
     rows: list[InitiativeRow] = []
     for initiative in initiatives:
