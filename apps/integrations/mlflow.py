@@ -217,6 +217,15 @@ class LoggedModel:
 
 
 @dataclass(frozen=True, slots=True)
+class ArtifactFile:
+    """One entry of a run's artifact listing."""
+
+    path: str
+    is_dir: bool
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ServerCheck:
     """The outcome of a connection test."""
 
@@ -397,8 +406,8 @@ class MlflowRestClient:
         raise MlflowRequestError(f"MLflow refused the request (HTTP {status}): {message}", status=status,
                                  error_code=code)
 
-    def _get(self, path: str, **params: Any) -> dict:
-        return self._request("GET", path, params={k: v for k, v in params.items() if v is not None})
+    def _get(self, endpoint: str, /, **params: Any) -> dict:
+        return self._request("GET", endpoint, params={k: v for k, v in params.items() if v is not None})
 
     def _post(self, path: str, body: dict) -> dict:
         return self._request("POST", path, body=body)
@@ -518,6 +527,12 @@ class MlflowRestClient:
             token = data.get("next_page_token")
             if not token:
                 return
+
+    def list_artifacts(self, run_id: str, path: str = "") -> list[ArtifactFile]:
+        """The files and folders directly under `path` in a run's artifacts (one level, no recursion)."""
+        data = self._get("artifacts/list", run_id=run_id, path=path or None)
+        return [ArtifactFile(item.get("path", ""), bool(item.get("is_dir")), _int(item.get("file_size")))
+                for item in data.get("files") or ()]
 
     def iter_logged_models(self, experiment_ids: Sequence[str], *, page_size: int | None = None
                            ) -> Iterator[list[LoggedModel]]:

@@ -209,6 +209,8 @@ class ModelVersion(models.Model):
     current_stage = models.CharField(max_length=32, blank=True, help_text="Deprecated MLflow stage, when set.")
     description = models.TextField(blank=True)
     tags = models.JSONField(default=dict, blank=True)
+    model_card = models.CharField(max_length=500, blank=True,
+                                  help_text="Path of a model card file among its source run's artifacts, if any.")
     mlflow_created_at = models.DateTimeField(null=True, blank=True)
     mlflow_updated_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField()

@@ -143,7 +143,8 @@ def scorecard(facts: ReadinessFacts, *, now: datetime, retrain_days: int, produc
                              f"{label} has no mlflow.source.git.commit or CI URL tag (on the version or its run)."))
         checks.append(_check("model_card", bool(serving.card_source),
                              f"Model card found: {serving.card_source}." if serving.card_source else
-                             f"{label} has no description and no model_card tag."))
+                             f"{label} has no description, no model_card tag and no model card file among its "
+                             "artifacts."))
         if serving.datasets:
             checks.append(_check("data_lineage", True, f"The source run of {label} logged {serving.datasets} "
                                  "dataset input(s)."))

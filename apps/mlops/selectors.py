@@ -341,7 +341,7 @@ def readiness_facts(*, initiative_ids: list[int]) -> dict[int, rules_of_readines
     for row in ModelVersion.objects.filter(registered_model__initiative_id__in=initiative_ids).values(
         "registered_model__initiative_id", "registered_model__connection_id", "registered_model__name",
         "registered_model__description", "registered_model__tags", "version", "aliases", "tags", "description",
-        "run_id", "mlflow_created_at",
+        "run_id", "mlflow_created_at", "model_card",
     ):
         versions[row["registered_model__initiative_id"]].append(row)
     serving_rows = {}
@@ -382,6 +382,8 @@ def readiness_facts(*, initiative_ids: list[int]) -> dict[int, rules_of_readines
                 card = "registered model description"
             elif row["description"].strip():
                 card = "version description"
+            elif row["model_card"]:
+                card = f"{row['model_card']} among the source run's artifacts"
             else:
                 for where, tags in (("model", row["registered_model__tags"]), ("version", row["tags"]),
                                     ("run", run_tags)):

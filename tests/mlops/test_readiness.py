@@ -30,7 +30,7 @@ def test_an_initiative_with_nothing_fails_each_check_with_a_reason(admin_user, u
     # when its readiness is computed
     card = readiness_compute(initiative_ids=[initiative.pk])[initiative.pk]
 
-    # then every applicable check fails and says why; costs are not counted (no cost tracking)
+    # then every check fails and says why
     result = checks(card)
     assert result["model_versioned"][0] == "fail"
     assert result["model_versioned"][1].startswith("No registered model version is linked")
@@ -40,9 +40,9 @@ def test_an_initiative_with_nothing_fails_each_check_with_a_reason(admin_user, u
     assert result["retrained_recently"] == ("fail", "No model version or finished run yet.")
     assert result["ci_evidence"] == ("fail", "No serving model version to inspect.")
     assert result["kpi_defined"] == ("fail", "No KPI with a baseline and a target.")
-    assert result["costs_mapped"] == ("n/a", "Cost tracking is not set up; not counted.")
+    assert result["costs_mapped"] == ("fail", "No cost records are allocated to this initiative.")
     assert result["owner_sponsor"] == ("fail", "No owner and no sponsor set.")
-    assert (card.passed, card.applicable, card.score) == (0, 9, 0)
+    assert (card.passed, card.applicable, card.score) == (0, 10, 0)
 
 
 def test_a_ready_initiative_passes_with_reasons_naming_the_evidence(admin_user, unit_a, executive):
@@ -61,7 +61,7 @@ def test_a_ready_initiative_passes_with_reasons_naming_the_evidence(admin_user, 
     # when its readiness is computed
     card = readiness_compute(initiative_ids=[initiative.pk])[initiative.pk]
 
-    # then every check passes, each naming its evidence
+    # then every check but costs (no cost records allocated) passes, each naming its evidence
     result = checks(card)
     assert result["model_versioned"] == ("pass", "3 version(s) registered (scorer).")
     assert result["production_alias"] == ("pass", "scorer v3 holds the “production” alias.")
@@ -72,7 +72,18 @@ def test_a_ready_initiative_passes_with_reasons_naming_the_evidence(admin_user, 
     assert result["data_lineage"] == ("pass", "The source run of scorer v3 logged 2 dataset input(s).")
     assert result["kpi_defined"] == ("pass", "1 KPI(s) with a baseline and a target.")
     assert result["owner_sponsor"][0] == "pass" and "Olivia Owner" in result["owner_sponsor"][1]
-    assert (card.passed, card.applicable, card.score) == (9, 9, 100)
+    assert result["costs_mapped"] == ("fail", "No cost records are allocated to this initiative.")
+    assert (card.passed, card.applicable, card.score) == (9, 10, 90)
+
+
+def test_costs_are_not_counted_when_no_cost_app_answers(admin_user, unit_a, monkeypatch):
+    from apps.mlops import selectors
+
+    monkeypatch.setattr(selectors, "_costs_mapped", lambda initiative_ids: None)
+    initiative = make_initiative(actor=admin_user, unit=unit_a, name="No costs app")
+    card = readiness_compute(initiative_ids=[initiative.pk])[initiative.pk]
+    assert checks(card)["costs_mapped"] == ("n/a", "Cost tracking is not set up; not counted.")
+    assert card.applicable == 9
 
 
 def test_stale_training_and_a_champion_without_ci_or_lineage_fail(admin_user, unit_a, settings):
@@ -91,7 +102,8 @@ def test_stale_training_and_a_champion_without_ci_or_lineage_fail(admin_user, un
     assert result["retrained_recently"] == ("fail", "Last trained 200 days ago, beyond the 90-day window.")
     assert result["ci_evidence"][1] == ("old-model v1 has no mlflow.source.git.commit or CI URL tag (on the version "
                                         "or its run).")
-    assert result["model_card"] == ("fail", "old-model v1 has no description and no model_card tag.")
+    assert result["model_card"] == ("fail", "old-model v1 has no description, no model_card tag and no model card "
+                                            "file among its artifacts.")
     assert result["data_lineage"] == ("fail", "The source run of old-model v1 logged no dataset inputs "
                                               "(mlflow.log_input).")
 
@@ -159,3 +171,29 @@ def test_readiness_after_a_real_sync_reads_ci_lineage_and_card_from_mlflow(conne
     snapshot = ReadinessSnapshot.objects.get(initiative=initiative)
     assert snapshot.checks == [check.as_dict() for check in readiness_compute(
         initiative_ids=[initiative.pk])[initiative.pk].checks]
+
+
+@pytest.mark.slow
+def test_a_model_card_file_among_the_source_run_artifacts_counts(connection, admin_user, unit_a, mlflow_client,
+                                                                 suffix, tmp_path):
+    # given a production version without description whose source run logged model/MODEL_CARD.md
+    initiative = make_initiative(actor=admin_user, unit=unit_a, name="Carded")
+    experiment_id = mlflow_client.create_experiment(f"carded-{suffix}", tags={"pilotlight.initiative": initiative.key})
+    run = seed_run(mlflow_client, experiment_id, name="train", finish=False)
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text("# Intended use\nScoring only.\n")
+    mlflow_client.log_artifact(run.run_id, str(card), artifact_path="model")
+    mlflow_client.set_terminated(run.run_id)
+    name = f"carded-model-{suffix}"
+    mlflow_client.create_registered_model(name, tags={"pilotlight.initiative": initiative.key})
+    mlflow_client.create_model_version(name, source=f"runs:/{run.run_id}/model", run_id=run.run_id)
+    mlflow_client.set_registered_model_alias(name, "production", "1")
+
+    # when synced
+    mlflow_sync(connection_id=connection.pk)
+
+    # then the card file is found, and a further sync lists no artifacts again
+    result = checks(readiness_compute(initiative_ids=[initiative.pk])[initiative.pk])
+    assert result["model_card"] == ("pass", "Model card found: model/MODEL_CARD.md among the source run's "
+                                            "artifacts.")
+

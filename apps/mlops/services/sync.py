@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -62,7 +63,8 @@ RUN_FIELDS = ("name", "status", "user_id", "start_time", "end_time", "lifecycle_
               "params", "tags", "datasets")
 MODEL_FIELDS = ("description", "tags", "aliases", "mlflow_created_at", "mlflow_updated_at")
 VERSION_FIELDS = ("aliases", "run_id", "source", "status", "current_stage", "description", "tags",
-                  "mlflow_created_at", "mlflow_updated_at")
+                  "mlflow_created_at", "mlflow_updated_at", "model_card")
+MODEL_CARD = re.compile(r"model[_ -]?card", re.IGNORECASE)
 LOGGED_MODEL_FIELDS = ("experiment_id", "name", "source_run_id", "status", "model_type", "tags", "params",
                        "mlflow_created_at", "mlflow_updated_at")
 
@@ -502,7 +504,7 @@ def _read_catalogue(conn: MLflowConnection, state: SyncState, client: wire.Mlflo
                     full: bool) -> Catalogue:
     catalogue = Catalogue()
     _read_experiments(conn, client, catalogue)
-    _read_registry(conn, client, catalogue)
+    _read_registry(conn, client, catalogue, full=full)
     _read_logged_models(conn, state, client, catalogue, full=full)
     return catalogue
 
@@ -527,7 +529,8 @@ def _read_experiments(conn: MLflowConnection, client: wire.MlflowRestClient, cat
     catalogue.experiments_gone = sorted(set(existing) - upstream)
 
 
-def _read_registry(conn: MLflowConnection, client: wire.MlflowRestClient, catalogue: Catalogue) -> None:
+def _read_registry(conn: MLflowConnection, client: wire.MlflowRestClient, catalogue: Catalogue, *,
+                   full: bool) -> None:
     existing_models = {
         row["name"]: _stored(row)
         for row in RegisteredModel.objects.filter(connection=conn).values("name", *MODEL_FIELDS)
@@ -553,19 +556,46 @@ def _read_registry(conn: MLflowConnection, client: wire.MlflowRestClient, catalo
         .values("registered_model__name", "version", *VERSION_FIELDS)
     }
     seen: set[tuple[str, int]] = set()
+    rows: list[tuple[str, int, dict, dict | None]] = []
+    newest: dict[str, int] = {}
     for page in client.iter_model_versions():
         for version in page:
             key = (version.name, version.version)
             if version.name not in upstream or key in seen:
                 continue  # created after the model list was read: the next sync takes it
             seen.add(key)
-            values = _version_values(version, aliases_of.get(key, []))
-            old = existing_versions.get(key)
-            if old is None:
-                catalogue.versions_created += 1
-            if old is None or any(old[name] != values[name] for name in VERSION_FIELDS):
-                catalogue.versions.append((version.name, version.version, values))
+            newest[version.name] = max(newest.get(version.name, 0), version.version)
+            rows.append((version.name, version.version, _version_values(version, aliases_of.get(key, [])),
+                         existing_versions.get(key)))
+    for name, number, values, old in rows:
+        values["model_card"] = _model_card(client, name, number, values, old, full=full,
+                                           candidate=bool(values["aliases"]) or newest[name] == number)
+        if old is None:
+            catalogue.versions_created += 1
+        if old is None or any(old[field] != values[field] for field in VERSION_FIELDS):
+            catalogue.versions.append((name, number, values))
     catalogue.versions_gone = sorted(set(existing_versions) - seen)
+
+
+def _model_card(client: wire.MlflowRestClient, name: str, number: int, values: dict, old: dict | None, *,
+                full: bool, candidate: bool) -> str:
+    """Path of a model card among the source run's artifacts (model_card.md, MODEL-CARD.pdf, model/model_card…).
+
+    Only versions that can serve (an alias, or the newest) are looked at, and only when new or changed, or in a
+    full reconcile: a sync with nothing new lists no artifacts."""
+    unchanged = old is not None and all(old[field] == values[field] for field in VERSION_FIELDS
+                                        if field != "model_card")
+    if not candidate or not values["run_id"] or (unchanged and not full):
+        return old["model_card"] if old is not None else ""
+    try:
+        entries = client.list_artifacts(values["run_id"])
+        for folder in [e.path for e in entries if e.is_dir and e.path.rsplit("/", 1)[-1] in ("model", "docs")]:
+            entries += client.list_artifacts(values["run_id"], folder)
+    except wire.MlflowRequestError as exc:  # no such run, or artifacts not served: no card found
+        log.info("Listing the artifacts of %s v%s failed: %s", name, number, exc.message)
+        return ""
+    found = sorted(e.path for e in entries if not e.is_dir and MODEL_CARD.search(e.path.rsplit("/", 1)[-1]))
+    return found[0][:500] if found else ""
 
 
 def _read_logged_models(conn: MLflowConnection, state: SyncState, client: wire.MlflowRestClient,
