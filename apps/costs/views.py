@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.selectors import business_unit_list
 from apps.costs import charts, selectors, services
-from apps.costs.api.views import error_report_response
+from apps.costs.api.views import csv_safe, error_report_response
 from apps.costs.filters import CostDailyFilterSet
 from apps.costs.forms import (
     SOURCE_FORM_FIELDS,
@@ -153,7 +153,8 @@ def _export_csv(request: HttpRequest, rows, columns) -> StreamingHttpResponse:
             for _, (_, field_name) in columns:
                 value = row.get(field_name)
                 values.append(value.isoformat()[:7] if field_name == "month" and value else value)
-            yield writer.writerow([*values, "" if row["amount"] is None else f"{row['amount']:f}", row["line_items"]])
+            yield writer.writerow([*(csv_safe(value) for value in values),
+                                   "" if row["amount"] is None else f"{row['amount']:f}", row["line_items"]])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="costs-{date.today().isoformat()}.csv"'

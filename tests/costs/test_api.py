@@ -260,3 +260,13 @@ def test_query_counts_of_every_endpoint_are_the_same_at_5_and_50_rows(admin_user
     large = [(index, _count(client, url)) for index, url in enumerate(urls())]
     assert small == large
     assert max(count for _, count in small) <= 12
+
+
+def test_exported_cells_from_billing_files_cannot_run_as_formulas(admin_user, focus_source, tmp_path):
+    path = tmp_path / "evil.csv"
+    path.write_text(HEADER + '\n2025-01-01,2025-01-02,=1+2,1,EUR,Usage,AWS,S3,\n'
+                    "2025-01-01,2025-01-02,-1,-1,EUR,Usage,AWS,S3,\n")
+    cost_import = cost_import_file(actor=admin_user, source=focus_source, paths=[path])
+    report = token_client(admin_user).get(f"/api/v1/cost-imports/{cost_import.pk}/errors/").content.decode()
+    rows = list(csv.reader(io.StringIO(report)))
+    assert rows[1][:3] == ["2", "BilledCost", "'=1+2"]

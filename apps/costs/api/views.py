@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -203,14 +204,24 @@ class CostImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                         status=status.HTTP_202_ACCEPTED)
 
 
+_NUMBER = re.compile(r"^-?[0-9.]+([eE][+-]?[0-9]+)?$")
+
+
+def csv_safe(value):
+    """A cell a spreadsheet will not run as a formula (values from billing files are untrusted)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
 def error_report_response(cost_import: CostImport, rows) -> HttpResponse:
     """The error report of an import as a CSV download."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["line", "column", "value", "reason", "file"])
     for error in rows:
-        writer.writerow([error.line if error.line is not None else "", error.column, error.value, error.reason,
-                         error.file])
+        writer.writerow([error.line if error.line is not None else "", csv_safe(error.column), csv_safe(error.value),
+                         error.reason, csv_safe(error.file)])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="cost-import-{cost_import.pk}-errors.csv"'
     return response
