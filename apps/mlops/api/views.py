@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -384,6 +384,7 @@ def _readiness_row(initiative: Initiative, card) -> dict:
     list=extend_schema(
         summary="MLOps readiness of the initiatives you may see",
         description="Computed now from the synced data, one scorecard per initiative, with each check's reason.",
+        parameters=[OpenApiParameter("stage", str, many=True, description="Only initiatives in these stages.")],
         responses={200: ReadinessOutputSerializer(many=True), **error_responses(*FILTERED_LIST_ERRORS)},
     ),
     retrieve=extend_schema(summary="MLOps readiness of one initiative, with its score history",
