@@ -6,11 +6,11 @@ from django.contrib.auth.models import Group, Permission
 
 from apps.accounts.choices import GlobalRole
 
-GOVERNED_APPS = ("accounts", "portfolio", "kpis", "core")
+GOVERNED_APPS = ("accounts", "portfolio", "kpis", "core", "mlops", "costs", "compliance", "audit")
 WRITE_APPS = {
-    GlobalRole.PORTFOLIO_ADMIN: ("accounts", "portfolio", "kpis"),
+    GlobalRole.PORTFOLIO_ADMIN: ("accounts", "portfolio", "kpis", "mlops", "costs", "compliance"),
     GlobalRole.EXECUTIVE: (),
-    GlobalRole.COMPLIANCE_OFFICER: (),
+    GlobalRole.COMPLIANCE_OFFICER: ("compliance",),
     GlobalRole.AUDITOR: (),
 }
 
