@@ -408,6 +408,14 @@ def markdown(report: dict) -> str:
         "`EXPLAIN ANALYZE`. `manage.py seed_scale` writes with COPY and, for its own transaction only, skips the "
         "per-row audit capture on the five bulk tables (units, users and objectives stay audited).",
     ]
+    lines.append("")
+    sections = sorted((ROOT / "docs" / "benchmarks").glob("*.md"))
+    if sections:
+        lines += ["# Area benchmarks", "",
+                  "Each section below is written by its own benchmark (`make bench` runs them all before this one) and "
+                  "copied here from `docs/benchmarks/`.", ""]
+        for section in sections:
+            lines += [section.read_text().strip().replace("\n## ", "\n### ").replace("\n# ", "\n## "), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
