@@ -45,3 +45,23 @@ def test_demo_server_is_seeded_once_and_syncs_into_alerts_and_readiness(tmp_path
     assert cards[healthy.pk].score > cards[stale.pk].score
     assert {c.code: c.status for c in cards[stale.pk].checks}["retrained_recently"] == "fail"
     assert RegisteredModel.objects.get(name="fraud-detector").aliases == {"production": 3}
+
+
+def test_mlflow_demo_command_seeds_connects_and_reports(monkeypatch, admin_user, unit_a):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from apps.mlops import demo
+
+    calls = []
+    monkeypatch.setattr(demo, "seed_demo_mlflow", lambda url, keys: calls.append(("seed", url, keys)) or
+                        {"created": 77})
+    monkeypatch.setattr(demo, "demo_connect", lambda url, keys: calls.append(("connect", url, keys)) or
+                        {"sync": {"status": "succeeded", "counts": {"runs_seen": 77}, "alerts_opened": 3}})
+    out = StringIO()
+    call_command("mlflow_demo", "--url", "http://127.0.0.1:5055", "--keys", "ai-2,AI-12,AI-1", stdout=out)
+    assert calls == [("seed", "http://127.0.0.1:5055", ["AI-2", "AI-12", "AI-1"]),
+                     ("connect", "http://127.0.0.1:5055", ["AI-2", "AI-12", "AI-1"])]
+    assert out.getvalue().strip() == ("MLflow demo at http://127.0.0.1:5055: 77 runs seeded for AI-2, AI-12, AI-1; "
+                                      "sync succeeded (77 runs, 3 alerts opened).")
