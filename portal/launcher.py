@@ -224,6 +224,33 @@ def demo_banner(base_url: str, log_dir: Path) -> str:
     ])
 
 
+def _start_demo_mlflow(var_dir: Path) -> tuple[str, subprocess.Popen | None]:
+    """Start the demo `mlflow server` (sqlite under var/mlflow); the demo goes on without models if it cannot."""
+    from apps.mlops.demo import start_demo_mlflow_server
+
+    _say("starting the demo MLflow server (var/mlflow) ...")
+    try:
+        url, process = start_demo_mlflow_server(var_dir)
+    except (RuntimeError, OSError) as exc:
+        _say(f"warning: no demo MLflow server ({exc}); the demo runs without synced models")
+        return "", None
+    _say(f"demo MLflow server at {url}")
+    return url, process
+
+
+def _stop_process_group(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM a process started in its own session, then SIGKILL what is left after `timeout`."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def demo(port: int) -> int:
     """Migrate, seed and run the web server, a Celery worker and beat until SIGINT/SIGTERM; then stop them all."""
     _install_signal_handlers()
@@ -232,6 +259,7 @@ def demo(port: int) -> int:
     log_dir = VAR_DIR / "log"
     python = sys.executable
     services: Services | None = None
+    mlflow_process: subprocess.Popen | None = None
     children: list[Child] = []
     code = 0
     started = time.monotonic()
@@ -239,7 +267,9 @@ def demo(port: int) -> int:
         services = services_start("portal.settings.dev")
         env = services.env
         _run_step("migrate", [python, "manage.py", "migrate", "--noinput"], env, log_dir)
-        _run_step("seed_demo", [python, "manage.py", "seed_demo"], env, log_dir)
+        mlflow_url, mlflow_process = _start_demo_mlflow(VAR_DIR)
+        seed = [python, "manage.py", "seed_demo", *(["--mlflow-url", mlflow_url] if mlflow_url else [])]
+        _run_step("seed_demo", seed, env, log_dir)
         children = [
             Child("web", [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], log_dir / "web.log"),
             Child("worker", [python, "-m", "celery", "-A", "portal", "worker", "-Q", "default,integrations,reports",
@@ -274,6 +304,9 @@ def demo(port: int) -> int:
             child.stop()
             if child.process is not None:
                 _say(f"stopped {child.name} (exit {child.process.returncode})")
+        if mlflow_process is not None:
+            _stop_process_group(mlflow_process)
+            _say("stopped the demo MLflow server")
         if services is not None:
             services.stop()
     _say("stopped everything" if code == 0 else "stopped everything after an error")

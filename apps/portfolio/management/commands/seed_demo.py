@@ -126,13 +126,44 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--reset", action="store_true", help="Delete the demo portfolio and build it again.")
+        parser.add_argument("--mlflow-url", default="",
+                            help="A demo MLflow server to seed and connect (make demo starts one).")
+        parser.add_argument("--no-extras", action="store_true",
+                            help="Only the portfolio: no cost files, no MLflow, no compliance audit.")
 
-    def handle(self, *args: Any, reset: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, reset: bool = False, mlflow_url: str = "", no_extras: bool = False,
+               **options: Any) -> None:
+        self._portfolio(reset=reset)
+        if not no_extras:
+            self._extras(mlflow_url=mlflow_url)
+
+    def _extras(self, *, mlflow_url: str) -> None:
+        """Costs, models and compliance findings for the demo portfolio; each step is idempotent."""
+        from apps.compliance.services.audit import compliance_audit_run
+        from apps.costs.demo import seed_demo_costs
+
+        started = time.monotonic()
+        costs = seed_demo_costs(months=6)
+        self.stdout.write(f"Demo costs ready in {time.monotonic() - started:.1f}s: {costs}")
+        if mlflow_url:
+            from apps.mlops.demo import demo_connect, demo_initiative_keys, seed_demo_mlflow
+
+            started = time.monotonic()
+            keys = demo_initiative_keys()
+            seeded = seed_demo_mlflow(mlflow_url, keys)
+            connected = demo_connect(mlflow_url, keys)
+            self.stdout.write(f"Demo MLflow at {mlflow_url} ready in {time.monotonic() - started:.1f}s: {seeded}, "
+                              f"sync {connected['sync']}")
+        started = time.monotonic()
+        summary = compliance_audit_run()
+        self.stdout.write(f"Compliance audit ran in {time.monotonic() - started:.1f}s: {summary}")
+
+    def _portfolio(self, *, reset: bool) -> None:
         started = time.monotonic()
         if reset:
             self._wipe()
         elif demo_present():
-            self.stdout.write("Demo portfolio already present; nothing to do (use --reset to rebuild it).")
+            self.stdout.write("Demo portfolio already present (use --reset to rebuild it).")
             return
         elif User.objects.filter(username__in=demo.USERNAMES).exists() or BusinessUnit.objects.filter(
             slug__in=[unit.slug for unit in demo.UNITS]
