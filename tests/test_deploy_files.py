@@ -112,6 +112,7 @@ def test_production_collectstatic_works_with_only_dummy_environment(tmp_path):
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DJANGO_SETTINGS_MODULE": "portal.settings.production",
         "DATABASE_URL": "postgresql://build@127.0.0.1:5432/build", "SECRET_KEY": "build-only-not-a-secret",
+        "FIELD_ENCRYPTION_KEY": "build-only-not-a-secret",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0", "STATIC_ROOT": str(tmp_path / "static"),
         "PILOTLIGHT_VAR_DIR": str(tmp_path / "var"), "HOME": str(tmp_path),
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.choices import JobStatus
@@ -46,7 +47,9 @@ def job_succeed(*, job_id: int, result: dict[str, Any] | None = None, message: s
     """Mark a job finished successfully with its result."""
     Job.objects.filter(pk=job_id).update(
         status=JobStatus.SUCCEEDED, finished_at=timezone.now(), result=result or {}, message=message,
-        progress_done=F("progress_total"),
+        # a job that never learnt its total ends at 100% of what it did
+        progress_total=Coalesce(F("progress_total"), F("progress_done")),
+        progress_done=Coalesce(F("progress_total"), F("progress_done")),
     )
 
 

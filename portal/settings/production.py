@@ -11,6 +11,10 @@ if not os.environ.get("DATABASE_URL"):
     raise ImproperlyConfigured("DATABASE_URL must be set in production.")
 if not os.environ.get("SECRET_KEY"):
     raise ImproperlyConfigured("SECRET_KEY must be set in production.")
+if not os.environ.get("FIELD_ENCRYPTION_KEY"):
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set in production (it encrypts stored MLflow secrets; "
+                               "generate one with `python -c 'from cryptography.fernet import Fernet; "
+                               "print(Fernet.generate_key().decode())'`).")
 
 DEBUG = False
 SESSION_COOKIE_SECURE = True

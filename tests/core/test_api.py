@@ -255,3 +255,15 @@ def test_query_counts_of_job_endpoints_do_not_grow(who, unit_a, lead_a, admin_us
 
     # then the counts are the same
     assert at_5 == at_50
+
+
+def test_a_job_without_a_total_succeeds_at_full_progress(db):
+    from apps.core.models import Job
+    from apps.core.services import job_create, job_progress, job_start, job_succeed
+
+    job = job_create(kind="demo")
+    job_start(job_id=job.pk)
+    job_progress(job_id=job.pk, advance=7)
+    job_succeed(job_id=job.pk, result={"rows": 7})
+    job = Job.objects.get(pk=job.pk)
+    assert (job.status, job.progress_done, job.progress_total, job.percent) == ("succeeded", 7, 7, 100)

@@ -157,7 +157,8 @@ class ClassificationViewSet(_Base, mixins.CreateModelMixin):
         record = services.classification_record(actor=request.user, **data)
         return self._output(record, status.HTTP_201_CREATED)
 
-    @extend_schema(summary="The classification questionnaire", responses={200: s.QuestionSerializer(many=True)})
+    @extend_schema(summary="The classification questionnaire",
+                   responses={200: s.QuestionSerializer(many=True), **error_responses(401)})
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def questionnaire(self, request: Request) -> Response:
         rows = [{"key": q.key, "section": q.section, "text": q.text, "reference": q.reference,
