@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import ProtectedError, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import BusinessUnit, User
@@ -182,25 +182,44 @@ class Command(BaseCommand):
         ))
 
     def _wipe(self) -> None:
-        """Delete the demo units with their initiatives (KPIs, measurements and moves cascade), objectives, users."""
+        """Delete the demo units with their initiatives (KPIs, measurements and moves cascade), objectives, users.
+
+        Rows of other apps that protect them (cost allocation rules, model links, ...) exist only because of the
+        demo, so they go too; anything deeper than a few levels of protection is refused with a CommandError.
+        """
         slugs = [unit.slug for unit in demo.UNITS]
         try:
             with transaction.atomic():
-                Initiative.objects.filter(business_unit__slug__in=slugs).delete()
-                StrategicObjective.objects.filter(
+                _delete_with_dependents(Initiative.objects.filter(business_unit__slug__in=slugs))
+                _delete_with_dependents(StrategicObjective.objects.filter(
                     Q(business_unit__slug__in=slugs) | Q(business_unit__isnull=True, title__in=[
                         title for _key, title, unit, _owner, _years in demo.OBJECTIVES if not unit
                     ])
-                ).delete()
+                ))
                 # Children before parents: the parent foreign key protects units that still have sub-units.
                 for unit in sorted(BusinessUnit.objects.filter(slug__in=slugs), key=lambda u: -len(u.path)):
-                    unit.delete()
-                User.objects.filter(username__in=demo.USERNAMES).delete()
+                    _delete_with_dependents(BusinessUnit.objects.filter(pk=unit.pk))
+                _delete_with_dependents(User.objects.filter(username__in=demo.USERNAMES))
         except ProtectedError as exc:
             raise CommandError(
                 f"Cannot reset: data outside the demo portfolio refers to demo users or units ({exc})."
             ) from exc
         self.stdout.write("Demo portfolio deleted.")
+
+
+def _delete_with_dependents(queryset: QuerySet, depth: int = 0) -> None:
+    """Delete `queryset`, first deleting the rows that protect it from deletion (at most 4 levels deep)."""
+    try:
+        queryset.delete()
+    except ProtectedError as exc:
+        if depth >= 4:
+            raise
+        by_model: dict[type, list[Any]] = {}
+        for obj in exc.protected_objects:
+            by_model.setdefault(type(obj), []).append(obj.pk)
+        for model, pks in by_model.items():
+            _delete_with_dependents(model._default_manager.filter(pk__in=pks), depth + 1)
+        queryset.delete()
 
 
 def demo_present() -> bool:
