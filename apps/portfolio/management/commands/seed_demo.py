@@ -154,9 +154,13 @@ class Command(BaseCommand):
             connected = demo_connect(mlflow_url, keys)
             self.stdout.write(f"Demo MLflow at {mlflow_url} ready in {time.monotonic() - started:.1f}s: {seeded}, "
                               f"sync {connected['sync']}")
+        from apps.compliance.demo import seed_demo_compliance
+
         started = time.monotonic()
+        assessed = seed_demo_compliance()
         summary = compliance_audit_run()
-        self.stdout.write(f"Compliance audit ran in {time.monotonic() - started:.1f}s: {summary}")
+        self.stdout.write(f"Compliance assessments {assessed} and audit ready in {time.monotonic() - started:.1f}s: "
+                          f"{summary}")
 
     def _portfolio(self, *, reset: bool) -> None:
         started = time.monotonic()
