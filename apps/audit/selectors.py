@@ -70,9 +70,12 @@ def audit_chain_verify(*, batch: int = 5000) -> ChainReport:
     return ChainReport(True, count, last_seq, last_hash)
 
 
-def actor_names(events) -> dict[int, str]:
-    """Display names of the actors of a page of events (one query)."""
+def label_actors(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Set `actor_name` on a page of events: the user's display name, or "system" (one query)."""
     from apps.accounts.models import User
 
     ids = {event.actor_id for event in events if event.actor_id is not None}
-    return {user.pk: user.display_name for user in User.objects.filter(pk__in=ids)}
+    names = {user.pk: user.display_name for user in User.objects.filter(pk__in=ids)}
+    for event in events:
+        event.actor_name = names.get(event.actor_id, "system" if event.actor_id is None else f"user #{event.actor_id}")
+    return events

@@ -11,7 +11,7 @@ from django.shortcuts import render
 
 from apps.audit.choices import EventKind, SecurityAction
 from apps.audit.filters import AuditEventFilterSet
-from apps.audit.selectors import actor_names, audit_event_list, can_read_full_trail, initiative_history
+from apps.audit.selectors import audit_event_list, can_read_full_trail, initiative_history, label_actors
 from apps.audit.services import audit_security_event
 from apps.portfolio.selectors import initiative_get
 
@@ -36,9 +36,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("The audit log is open to auditors and portfolio admins.")
     filterset = AuditEventFilterSet(request.GET, queryset=audit_event_list(user=request.user))
     events, next_before = _page(filterset.qs, request) if filterset.is_valid() else ([], None)
-    names = actor_names(events)
-    for event in events:
-        event.actor_name = names.get(event.actor_id, "system" if event.actor_id is None else f"user #{event.actor_id}")
+    label_actors(events)
     return render(request, "audit/log.html", {
         "events": events, "next_before": next_before, "filter": filterset, "kinds": EventKind.choices,
         "security_actions": SecurityAction.choices, "selected": request.GET,
@@ -80,9 +78,7 @@ def initiative_history_view(request: HttpRequest, key: str) -> HttpResponse:
     """Who changed what on one initiative, before → after, newest first."""
     initiative = initiative_get(user=request.user, key=key.upper())
     events, next_before = _page(initiative_history(user=request.user, initiative_id=initiative.pk), request)
-    names = actor_names(events)
-    for event in events:
-        event.actor_name = names.get(event.actor_id, "system" if event.actor_id is None else f"user #{event.actor_id}")
+    label_actors(events)
     return render(request, "audit/initiative_history.html", {
         "initiative": initiative, "events": events, "next_before": next_before,
     })

@@ -32,6 +32,7 @@ from apps.compliance.choices import (
     RiskStatus,
     Severity,
 )
+from apps.core.access import ScopedByInitiative
 from apps.core.models import TimeStampedModel
 from apps.portfolio.choices import OperatorRole, RiskTier, Stage
 from apps.portfolio.models import Initiative
@@ -39,11 +40,6 @@ from apps.portfolio.models import Initiative
 SLUG_VALIDATOR = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,62}$", "Use lower-case letters, digits and dashes.")
 SCORE_VALIDATORS = [MinValueValidator(1), MaxValueValidator(5)]
 
-_INITIATIVE_SCOPE = {
-    "scope_unit_field": "initiative__business_unit",
-    "scope_owner_fields": ("initiative__owner", "initiative__technical_lead"),
-    "scope_initiative_field": "initiative_id",
-}
 
 
 def _choice_array(choices, help_text: str) -> ArrayField:
@@ -114,7 +110,7 @@ class Requirement(TimeStampedModel):
         return bool(self.checks)
 
 
-class RiskClassification(models.Model):
+class RiskClassification(ScopedByInitiative, models.Model):
     """One EU AI Act classification of an initiative: questionnaire answers → risk tier and operator role, with the
     rationale. Never changed after it is recorded; the latest one is current, the earlier ones are its history."""
 
@@ -129,10 +125,6 @@ class RiskClassification(models.Model):
     classified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     classified_at = models.DateTimeField(default=timezone.now)
 
-    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
-    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
-    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
-
     class Meta:
         ordering = ["-classified_at", "-id"]
         indexes = [models.Index(fields=["initiative", "-classified_at"], name="classification_latest")]
@@ -141,7 +133,7 @@ class RiskClassification(models.Model):
         return f"{self.initiative_id}: {self.risk_tier}/{self.operator_role}"
 
 
-class Assessment(TimeStampedModel):
+class Assessment(ScopedByInitiative, TimeStampedModel):
     """The assessment of one initiative against one framework: a result per applicable requirement."""
 
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="assessments")
@@ -153,10 +145,6 @@ class Assessment(TimeStampedModel):
     approved_at = models.DateTimeField(null=True, blank=True)
     approval_note = models.TextField(blank=True)
 
-    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
-    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
-    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
-
     class Meta:
         ordering = ["initiative_id", "framework_id"]
         constraints = [models.UniqueConstraint(fields=["initiative", "framework"], name="unique_assessment")]
@@ -165,7 +153,7 @@ class Assessment(TimeStampedModel):
         return f"{self.initiative_id} × {self.framework_id} ({self.status})"
 
 
-class RequirementResult(models.Model):
+class RequirementResult(ScopedByInitiative, models.Model):
     """How one initiative stands on one requirement within an assessment, who set it and who signed it off.
 
     `initiative` repeats assessment.initiative so results are scoped and audited without a join; the services set
@@ -186,10 +174,6 @@ class RequirementResult(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(blank=True)
 
-    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
-    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
-    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
-
     class Meta:
         ordering = ["assessment_id", "requirement__position", "requirement__code"]
         constraints = [models.UniqueConstraint(fields=["assessment", "requirement"], name="unique_result")]
@@ -204,7 +188,7 @@ def evidence_upload_to(instance: Evidence, filename: str) -> str:
     return f"evidence/{instance.initiative_id}/{instance.sha256[:2]}/{instance.sha256}/{filename}"
 
 
-class Evidence(models.Model):
+class Evidence(ScopedByInitiative, models.Model):
     """A file (stored with its SHA-256) or a link proving one or more requirements, possibly in several frameworks.
 
     Never edited (a database trigger refuses UPDATE): a new version supersedes the old one, which stays on record.
@@ -227,10 +211,6 @@ class Evidence(models.Model):
                                           blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
-
-    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
-    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
-    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -264,7 +244,7 @@ class EvidenceRequirement(models.Model):
         return f"{self.evidence_id} → {self.requirement_id}"
 
 
-class Finding(models.Model):
+class Finding(ScopedByInitiative, models.Model):
     """A failed automated check on one initiative: open while it fails, resolved when it passes again.
 
     One row per (initiative, check); a failure after resolution reopens it. Only status and severity changes are
@@ -280,10 +260,6 @@ class Finding(models.Model):
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
 
-    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
-    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
-    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
-
     class Meta:
         ordering = ["-last_seen", "-id"]
         constraints = [models.UniqueConstraint(fields=["initiative", "check_code"], name="unique_finding")]
@@ -293,7 +269,7 @@ class Finding(models.Model):
         return f"{self.initiative_id} {self.check_code} ({self.status})"
 
 
-class Risk(TimeStampedModel):
+class Risk(ScopedByInitiative, TimeStampedModel):
     """An entry of an initiative's risk register: likelihood × impact (1–5), mitigation and residual score."""
 
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="risks")
@@ -311,9 +287,7 @@ class Risk(TimeStampedModel):
     review_date = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
-    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
-    scope_owner_fields = (*_INITIATIVE_SCOPE["scope_owner_fields"], "owner")
-    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
+    scope_owner_fields = (*ScopedByInitiative.scope_owner_fields, "owner")
 
     class Meta:
         ordering = ["initiative_id", "-likelihood", "-impact", "id"]
@@ -383,7 +357,7 @@ class DataAsset(TimeStampedModel):
         return bool(self.personal_data_categories or self.special_categories)
 
 
-class DataAssetLink(models.Model):
+class DataAssetLink(ScopedByInitiative, models.Model):
     """An initiative uses a data asset (for a stated purpose)."""
 
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="data_asset_links")
@@ -391,10 +365,6 @@ class DataAssetLink(models.Model):
     purpose = models.CharField(max_length=300, blank=True)
     linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     linked_at = models.DateTimeField(default=timezone.now)
-
-    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
-    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
-    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["initiative", "data_asset"], name="unique_data_asset_link")]
@@ -425,7 +395,7 @@ class GateCriterion(TimeStampedModel):
         return f"→ {self.target_stage}: {self.criterion}"
 
 
-class GateReview(TimeStampedModel):
+class GateReview(ScopedByInitiative, TimeStampedModel):
     """A request to let an initiative enter a stage although criteria are unmet: an exception with a reason, an
     expiry and one or more approvers. Approved when every approver approves; rejected as soon as one rejects."""
 
@@ -439,10 +409,6 @@ class GateReview(TimeStampedModel):
     status = models.CharField(max_length=16, choices=GateReviewStatus.choices, default=GateReviewStatus.PENDING)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
-
-    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
-    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
-    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -478,7 +444,7 @@ class GateReviewApproval(models.Model):
         return f"{self.review_id}: {self.approver_id} {self.decision}"
 
 
-class PostureProfile(models.Model):
+class PostureProfile(ScopedByInitiative, models.Model):
     """Cache marker: the applicability profile (tier|role|AI type|stage|personal data) and reference-data version
     an initiative's InitiativePosture rows were computed for. Derived data (apps.compliance.posture), not audited."""
 
@@ -488,15 +454,11 @@ class PostureProfile(models.Model):
     version = models.CharField(max_length=64)
     refreshed_at = models.DateTimeField()
 
-    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
-    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
-    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
-
     def __str__(self) -> str:
         return f"{self.initiative_id}: {self.profile}"
 
 
-class InitiativePosture(models.Model):
+class InitiativePosture(ScopedByInitiative, models.Model):
     """Cache: how many of a framework's requirements apply to an initiative and how many are compliant, partial,
     non-compliant or not applicable. The posture heatmap sums these; derived data, refreshed by
     apps.compliance.posture (stale rows are recomputed before they are read), not audited."""
@@ -508,10 +470,6 @@ class InitiativePosture(models.Model):
     partial = models.PositiveIntegerField(default=0)
     non_compliant = models.PositiveIntegerField(default=0)
     not_applicable = models.PositiveIntegerField(default=0)
-
-    scope_unit_field = _INITIATIVE_SCOPE["scope_unit_field"]
-    scope_owner_fields = _INITIATIVE_SCOPE["scope_owner_fields"]
-    scope_initiative_field = _INITIATIVE_SCOPE["scope_initiative_field"]
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["initiative", "framework"], name="unique_initiative_posture")]

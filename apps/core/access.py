@@ -75,3 +75,12 @@ def can(user, obj: Model, action: str) -> bool:
     if condition is None:
         return True
     return type(obj)._default_manager.filter(condition, pk=obj.pk).exists()
+
+
+class ScopedByInitiative:
+    """Scope declarations for a model with an `initiative` foreign key: it is visible and writable exactly as its
+    initiative is (unit, owners, per-object grants)."""
+
+    scope_unit_field = "initiative__business_unit"
+    scope_owner_fields: tuple[str, ...] = ("initiative__owner", "initiative__technical_lead")
+    scope_initiative_field = "initiative_id"

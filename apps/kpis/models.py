@@ -3,12 +3,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from apps.core.access import ScopedByInitiative
 from apps.core.models import TimeStampedModel
 from apps.kpis.choices import Cadence, Direction, KPICategory, KPISource
 from apps.portfolio.models import Initiative
 
 
-class KPI(TimeStampedModel):
+class KPI(ScopedByInitiative, TimeStampedModel):
     """A business measure an initiative must move, from a dated baseline to a dated target."""
 
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="kpis")
@@ -27,9 +28,6 @@ class KPI(TimeStampedModel):
     source = models.CharField(max_length=16, choices=KPISource.choices, default=KPISource.MANUAL)
     cadence = models.CharField(max_length=16, choices=Cadence.choices, default=Cadence.MONTHLY)
 
-    scope_unit_field = "initiative__business_unit"
-    scope_owner_fields = ("initiative__owner", "initiative__technical_lead")
-    scope_initiative_field = "initiative_id"
 
     class Meta:
         ordering = ["initiative_id", "id"]

@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from apps.core.access import ScopedByInitiative
 from apps.core.models import Job, TimeStampedModel
 from apps.mlops.choices import (
     AlertStatus,
@@ -27,12 +28,6 @@ from apps.mlops.choices import (
     SyncErrorKind,
 )
 from apps.portfolio.models import Initiative
-
-_VIA_INITIATIVE = {
-    "scope_unit_field": "initiative__business_unit",
-    "scope_owner_fields": ("initiative__owner", "initiative__technical_lead"),
-    "scope_initiative_field": "initiative_id",
-}
 
 
 class MLflowConnection(TimeStampedModel):
@@ -107,7 +102,7 @@ class _Synced(models.Model):
         abstract = True
 
 
-class Experiment(_Synced):
+class Experiment(ScopedByInitiative, _Synced):
     """An MLflow experiment."""
 
     experiment_id = models.CharField(max_length=64)
@@ -121,10 +116,6 @@ class Experiment(_Synced):
                                    related_name="mlflow_experiments")
     link_source = models.CharField(max_length=16, choices=LinkSource.choices, blank=True)
 
-    scope_unit_field = _VIA_INITIATIVE["scope_unit_field"]
-    scope_owner_fields = _VIA_INITIATIVE["scope_owner_fields"]
-    scope_initiative_field = _VIA_INITIATIVE["scope_initiative_field"]
-
     class Meta:
         ordering = ["name", "id"]
         constraints = [models.UniqueConstraint(fields=["connection", "experiment_id"], name="mlops_experiment_key")]
@@ -134,7 +125,7 @@ class Experiment(_Synced):
         return self.name
 
 
-class Run(_Synced):
+class Run(ScopedByInitiative, _Synced):
     """An MLflow run: status, times, user, latest metrics ({key: [value, timestamp_ms, step]}), params and tags."""
 
     run_id = models.CharField(max_length=64)
@@ -154,10 +145,6 @@ class Run(_Synced):
                                    related_name="mlflow_runs")
     link_source = models.CharField(max_length=16, choices=LinkSource.choices, blank=True)
 
-    scope_unit_field = _VIA_INITIATIVE["scope_unit_field"]
-    scope_owner_fields = _VIA_INITIATIVE["scope_owner_fields"]
-    scope_initiative_field = _VIA_INITIATIVE["scope_initiative_field"]
-
     class Meta:
         ordering = ["-start_time", "-id"]
         constraints = [models.UniqueConstraint(fields=["connection", "run_id"], name="mlops_run_key")]
@@ -171,7 +158,7 @@ class Run(_Synced):
         return self.name or self.run_id
 
 
-class RegisteredModel(_Synced):
+class RegisteredModel(ScopedByInitiative, _Synced):
     """A registered model with its tags and aliases ({alias: version})."""
 
     name = models.CharField(max_length=500)
@@ -183,10 +170,6 @@ class RegisteredModel(_Synced):
     initiative = models.ForeignKey(Initiative, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="registered_models")
     link_source = models.CharField(max_length=16, choices=LinkSource.choices, blank=True)
-
-    scope_unit_field = _VIA_INITIATIVE["scope_unit_field"]
-    scope_owner_fields = _VIA_INITIATIVE["scope_owner_fields"]
-    scope_initiative_field = _VIA_INITIATIVE["scope_initiative_field"]
 
     class Meta:
         ordering = ["name", "id"]
@@ -227,7 +210,7 @@ class ModelVersion(models.Model):
         return f"{self.registered_model_id} v{self.version}"
 
 
-class LoggedModel(_Synced):
+class LoggedModel(ScopedByInitiative, _Synced):
     """An MLflow 3 LoggedModel (id m-<32 hex>)."""
 
     model_id = models.CharField(max_length=64)
@@ -243,10 +226,6 @@ class LoggedModel(_Synced):
     initiative = models.ForeignKey(Initiative, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="logged_models")
     link_source = models.CharField(max_length=16, choices=LinkSource.choices, blank=True)
-
-    scope_unit_field = _VIA_INITIATIVE["scope_unit_field"]
-    scope_owner_fields = _VIA_INITIATIVE["scope_owner_fields"]
-    scope_initiative_field = _VIA_INITIATIVE["scope_initiative_field"]
 
     class Meta:
         ordering = ["-mlflow_created_at", "-id"]
@@ -281,7 +260,7 @@ class MetricPoint(models.Model):
         return f"{self.key}={self.value} @ {self.logged_at:%Y-%m-%d %H:%M}"
 
 
-class ModelLink(TimeStampedModel):
+class ModelLink(ScopedByInitiative, TimeStampedModel):
     """An explicit link from an initiative to an MLflow experiment (by id) or registered model (by name)."""
 
     connection = models.ForeignKey(MLflowConnection, on_delete=models.CASCADE, related_name="links")
@@ -290,10 +269,6 @@ class ModelLink(TimeStampedModel):
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="model_links")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
-
-    scope_unit_field = _VIA_INITIATIVE["scope_unit_field"]
-    scope_owner_fields = _VIA_INITIATIVE["scope_owner_fields"]
-    scope_initiative_field = _VIA_INITIATIVE["scope_initiative_field"]
 
     class Meta:
         ordering = ["initiative_id", "kind", "target"]
@@ -305,7 +280,7 @@ class ModelLink(TimeStampedModel):
         return f"{self.get_kind_display()} {self.target} → initiative {self.initiative_id}"
 
 
-class MonitoringRule(TimeStampedModel):
+class MonitoringRule(ScopedByInitiative, TimeStampedModel):
     """A check on a metric of an initiative's (or one model's) runs, evaluated after every sync."""
 
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="monitoring_rules")
@@ -342,10 +317,6 @@ class MonitoringRule(TimeStampedModel):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
 
-    scope_unit_field = _VIA_INITIATIVE["scope_unit_field"]
-    scope_owner_fields = _VIA_INITIATIVE["scope_owner_fields"]
-    scope_initiative_field = _VIA_INITIATIVE["scope_initiative_field"]
-
     class Meta:
         ordering = ["initiative_id", "name", "id"]
         indexes = [models.Index(fields=["active", "kind"], name="mlops_rule_active_kind")]
@@ -354,7 +325,7 @@ class MonitoringRule(TimeStampedModel):
         return self.name
 
 
-class Alert(TimeStampedModel):
+class Alert(ScopedByInitiative, TimeStampedModel):
     """A breach of a monitoring rule: open → acknowledged → resolved (automatically when the rule holds again)."""
 
     rule = models.ForeignKey(MonitoringRule, on_delete=models.CASCADE, related_name="alerts")
@@ -376,10 +347,6 @@ class Alert(TimeStampedModel):
     resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
 
-    scope_unit_field = _VIA_INITIATIVE["scope_unit_field"]
-    scope_owner_fields = _VIA_INITIATIVE["scope_owner_fields"]
-    scope_initiative_field = _VIA_INITIATIVE["scope_initiative_field"]
-
     class Meta:
         ordering = ["-opened_at", "-id"]
         constraints = [
@@ -399,7 +366,7 @@ class Alert(TimeStampedModel):
         return self.status != AlertStatus.RESOLVED
 
 
-class ReadinessSnapshot(models.Model):
+class ReadinessSnapshot(ScopedByInitiative, models.Model):
     """The MLOps readiness scorecard of an initiative at one moment; written when it changes (score history)."""
 
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="readiness_snapshots")
@@ -408,10 +375,6 @@ class ReadinessSnapshot(models.Model):
     passed = models.PositiveSmallIntegerField()
     applicable = models.PositiveSmallIntegerField()
     checks = models.JSONField(default=list, help_text="[{code, label, status, reason}]")
-
-    scope_unit_field = _VIA_INITIATIVE["scope_unit_field"]
-    scope_owner_fields = _VIA_INITIATIVE["scope_owner_fields"]
-    scope_initiative_field = _VIA_INITIATIVE["scope_initiative_field"]
 
     class Meta:
         ordering = ["initiative_id", "-computed_at", "-id"]

@@ -7,6 +7,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.accounts.models import BusinessUnit
+from apps.core.access import ScopedByInitiative
 from apps.core.models import TimeStampedModel
 from apps.portfolio.choices import AIType, Decision, OperatorRole, Priority, RiskTier, Stage
 
@@ -94,7 +95,7 @@ class Initiative(TimeStampedModel):
         return max(0, (now - self.stage_entered_at).days)
 
 
-class StageTransition(models.Model):
+class StageTransition(ScopedByInitiative, models.Model):
     """One recorded move of an initiative between stages, with its decision and rationale."""
 
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="transitions")
@@ -106,9 +107,6 @@ class StageTransition(models.Model):
     decision = models.CharField(max_length=16, choices=Decision.choices)
     rationale = models.TextField()
 
-    scope_unit_field = "initiative__business_unit"
-    scope_owner_fields = ("initiative__owner", "initiative__technical_lead")
-    scope_initiative_field = "initiative_id"
 
     class Meta:
         ordering = ["at", "id"]
